@@ -109,6 +109,9 @@ class Ledger {
   // Fails with kAlreadyExists if the directory already holds a ledger.
   static Result<std::unique_ptr<Ledger>> Create(const Options& options, const std::string& actor);
 
+  // Creates a ledger with no events at all, to receive an import through AppendVerbatim().
+  static Result<std::unique_ptr<Ledger>> CreateForImport(const Options& options);
+
   // Opens an existing ledger. Fails with kNotFound if there is none, and with kBusy naming the
   // owner's pid when another process has it open for writing.
   static Result<std::unique_ptr<Ledger>> Open(const Options& options);

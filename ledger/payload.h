@@ -5,6 +5,7 @@
 #include <capnp/message.h>
 #include <kj/array.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,8 +42,9 @@ class EventView {
   schema::Payload::Reader payload() const { return root_.getPayload(); }
 
  private:
+  struct Storage;
   EventView() = default;
-  kj::Array<capnp::word> words_;
+  std::shared_ptr<const Storage> storage_;  // owns the words root_ points into
   schema::Event::Reader root_;
 };
 
