@@ -163,8 +163,13 @@ Status RocksLedger::LoadHead() {
   committed_.store(head_position_, std::memory_order_release);
   if (head_position_ > 0) {
     auto last = ReadEvent(head_position_);
-    if (!last.ok()) return last.status().WithContext("cannot read the head event");
-    last_recorded_at_ns_ = last->recorded_at_ns;
+    if (last.ok()) {
+      last_recorded_at_ns_ = last->recorded_at_ns;
+    } else {
+      // Open anyway, so that `rollbook verify` can report the damage.
+      spdlog::warn("ledger {}: cannot read the head event: {}", options_.directory,
+                   last.status().ToString());
+    }
   }
   return Status::Ok();
 }
