@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ledger/status.h"
@@ -15,12 +17,12 @@
 namespace rollbook::commands {
 
 struct BackupRecord {
-  std::string id;       // "bk-" and the first 16 hex digits of sha256
-  std::string sha256;   // hex
+  std::string id;      // "bk-" and the first 16 hex digits of sha256
+  std::string sha256;  // hex
   uint64_t size_bytes = 0;
   std::string driver;
-  std::string origin;   // what was backed up, such as a file path or "postgres:appdb"
-  std::string format;   // such as "flagd-json", "pg_dump-custom", "redis-dump", "file"
+  std::string origin;  // what was backed up, such as a file path or "postgres:appdb"
+  std::string format;  // such as "flagd-json", "pg_dump-custom", "redis-dump", "file"
   int64_t taken_at_ns = 0;
   std::string rollback_id;
   std::string component;
@@ -77,5 +79,21 @@ class InMemoryBackupCatalog : public BackupCatalog {
  private:
   std::vector<BackupRecord> records_;
 };
+
+// File helpers shared by the store and the drivers.
+
+// Returns the lower-case hex SHA-256 digest of `bytes`.
+std::string Sha256Hex(std::string_view bytes);
+
+// Reads a whole file. Fails with kNotFound when it does not exist, kIoError otherwise.
+Result<std::string> ReadFileBytes(const std::string& path);
+
+// Replaces the file at `path` with `bytes` so that readers see the old or the new content, never
+// a mix: a temporary file in the same directory is written, fsynced and renamed over `path`, and
+// the directory is fsynced. The new file gets `mode`, or when `mode` is empty the existing file's
+// mode (0644 for a new file). An existing file's owner and group are kept when the process may
+// set them. On failure the original file is untouched and the temporary file is removed.
+Status WriteFileAtomically(const std::string& path, std::string_view bytes,
+                           std::optional<uint32_t> mode = std::nullopt);
 
 }  // namespace rollbook::commands

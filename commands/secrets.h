@@ -5,9 +5,8 @@
 // output and error messages never carry it.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -19,12 +18,14 @@ namespace rollbook::commands {
 class Redactor {
  public:
   // Registers a value; values shorter than 4 bytes are ignored because they would redact noise.
-  void Add(const std::string& secret);
+  // It is const so that a step, which receives a const Redactor, can register a value it
+  // generates (such as a rotated key); registering only widens what Apply() removes.
+  void Add(const std::string& secret) const;
   std::string Apply(std::string text) const;
 
  private:
   mutable std::mutex mutex_;
-  std::vector<std::string> secrets_;  // longest first, so a secret inside another goes last
+  mutable std::vector<std::string> secrets_;  // longest first, so a secret inside another goes last
 };
 
 // Returns a copy of `params` with every ${env:NAME} and ${file:PATH} in string values replaced
