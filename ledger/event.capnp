@@ -111,6 +111,8 @@ struct RollbackRequested {
   runbookSha256 @10 :Text;
   plan @11 :List(PlannedComponent);
   budgetMs @12 :UInt64;        # the runbook's time budget for the whole rollback, 0 when none
+  notificationsJson @13 :Text; # the runbook's notification targets; URLs stay secret references
+  monitorJson @14 :Text;       # the runbook's `monitor:` section, empty when none
 }
 
 struct PlannedComponent {

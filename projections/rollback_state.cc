@@ -208,6 +208,14 @@ const RollbackState* RollbackFold::Find(const std::string& id) const {
   return it == rollbacks_.end() ? nullptr : &it->second;
 }
 
+void RollbackFold::Restore(std::map<std::string, RollbackState> rollbacks) {
+  rollbacks_ = std::move(rollbacks);
+  highest_number_ = 0;
+  for (const auto& [id, state] : rollbacks_) {
+    highest_number_ = std::max(highest_number_, RollbackNumber(id));
+  }
+}
+
 std::string RollbackFold::ActiveFor(const std::string& feature,
                                     const std::string& environment) const {
   for (const auto& [id, state] : rollbacks_) {
@@ -241,6 +249,8 @@ std::string RollbackFold::Apply(const ledger::RecordedEvent& event) {
     state.runbook_path = ToString(requested.getRunbookPath());
     state.runbook_sha256 = ToString(requested.getRunbookSha256());
     state.budget_ms = requested.getBudgetMs();
+    state.notifications_json = ToString(requested.getNotificationsJson());
+    state.monitor_json = ToString(requested.getMonitorJson());
     state.requested_at_ns = event.recorded_at_ns;
     state.requested_position = event.position;
     LoadPlan(state, requested);

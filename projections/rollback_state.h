@@ -90,6 +90,8 @@ struct RollbackState {
   std::string runbook_path;
   std::string runbook_sha256;
   uint64_t budget_ms = 0;
+  std::string notifications_json;  // secret references unresolved
+  std::string monitor_json;
 
   RollbackStatus status = RollbackStatus::kRequested;
   int outcome = 0;  // schema::Outcome value; 0 (unknown) until completed
@@ -124,6 +126,9 @@ class RollbackFold {
 
   // Returns the id of the active rollback of this feature and environment, or empty.
   std::string ActiveFor(const std::string& feature, const std::string& environment) const;
+
+  // Replaces the folded state with `rollbacks`, such as the rollbacks projection saved.
+  void Restore(std::map<std::string, RollbackState> rollbacks);
 
   // Highest rollback number seen, so the next id is "rb-" + (that + 1).
   uint64_t highest_number() const { return highest_number_; }
