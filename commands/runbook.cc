@@ -27,6 +27,32 @@ std::string Sha256Hex(const std::string& bytes) {
   return hex;
 }
 
+SourceLocation LocationOfOffset(const std::string& path, const std::string& text, size_t offset) {
+  SourceLocation location{path, 1, 1};
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++location.line;
+      location.column = 1;
+    } else {
+      ++location.column;
+    }
+  }
+  return location;
+}
+
+void ReadText(ReadContext& context, const std::string& text) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    runbook_internal::ReadRunbook(context, root);
+  } catch (const YAML::ParserException& error) {
+    context.problems.Add(context.problems.At(error.mark), "YAML syntax error: " + error.msg,
+                         "fix the YAML at this position; check indentation, colons and quotes");
+  } catch (const YAML::Exception& error) {
+    context.problems.Add(context.problems.At(error.mark), "YAML error: " + error.msg,
+                         "fix the YAML at this position");
+  }
+}
+
 Status ProblemsStatus(const std::string& path, const std::vector<RunbookProblem>& problems) {
   std::string message = "runbook " + path + " is invalid (" + std::to_string(problems.size()) +
                         (problems.size() == 1 ? " problem):" : " problems):");
@@ -50,15 +76,11 @@ Result<Runbook> ParseRunbook(const std::string& text, const std::string& path,
                              const DriverRegistry& registry,
                              std::vector<RunbookProblem>* problems) {
   ReadContext context(path, registry);
-  try {
-    YAML::Node root = YAML::Load(text);
-    runbook_internal::ReadRunbook(context, root);
-  } catch (const YAML::ParserException& error) {
-    context.problems.Add(context.problems.At(error.mark), "YAML syntax error: " + error.msg,
-                         "fix the YAML at this position; check indentation, colons and quotes");
-  } catch (const YAML::Exception& error) {
-    context.problems.Add(context.problems.At(error.mark), "YAML error: " + error.msg,
-                         "fix the YAML at this position");
+  if (std::optional<size_t> offset = runbook_internal::FindInvalidUtf8(text)) {
+    context.problems.Add(LocationOfOffset(path, text, *offset),
+                         "the file is not valid UTF-8 at this byte", "save the runbook as UTF-8");
+  } else {
+    ReadText(context, text);
   }
 
   std::vector<RunbookProblem> sorted = context.problems.Sorted();
@@ -102,6 +124,10 @@ Status ApplyVariableOverrides(Runbook& runbook, const std::string& environment,
 
   std::map<std::string, std::string> vars = found->second;
   for (const auto& [name, value] : overrides) {
+    if (runbook_internal::FindInvalidUtf8(value)) {
+      return InvalidArgument("the value given for variable \"" + name +
+                             "\" is not valid UTF-8: pass it in UTF-8");
+    }
     if (!vars.contains(name)) {
       std::vector<std::string> known;
       for (const auto& [known_name, known_value] : vars) known.push_back(known_name);

@@ -41,9 +41,10 @@ class ProblemList {
 
 // Everything the reader functions share while they walk one runbook file.
 struct ReadContext {
-  ReadContext(std::string path, const DriverRegistry& registry_in)
-      : problems(std::move(path)), registry(registry_in) {}
+  ReadContext(std::string path_in, const DriverRegistry& registry_in)
+      : path(path_in), problems(std::move(path_in)), registry(registry_in) {}
 
+  std::string path;
   ProblemList problems;
   const DriverRegistry& registry;
   Runbook runbook;
@@ -53,6 +54,10 @@ struct ReadContext {
   // so that an operator can name a step alone; modes of one component may repeat a name.
   std::map<std::string, std::string> step_owners;
 };
+
+// Every environment has this variable unless it sets its own: the absolute directory of the
+// runbook file, so that a runbook can name files beside it.
+inline constexpr char kRunbookDirVariable[] = "runbook_dir";
 
 // ---- names and suggestions (runbook_names.cc)
 
@@ -70,6 +75,10 @@ std::string SuggestFrom(std::string_view name, const std::vector<std::string>& k
 
 std::optional<StepRole> ParseStepRole(std::string_view text);
 std::string_view ParamTypeName(ParamType type);
+
+// Returns the offset of the first byte that is not part of valid UTF-8, or nullopt. JSON
+// output needs valid UTF-8, so runbook text and --set values are checked with it.
+std::optional<size_t> FindInvalidUtf8(std::string_view text);
 
 // ---- references (runbook_references.cc)
 

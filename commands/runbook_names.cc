@@ -70,6 +70,34 @@ std::string SuggestFrom(std::string_view name, const std::vector<std::string>& k
   return hint + "Known " + std::string(what) + ": " + JoinNames(known);
 }
 
+std::optional<size_t> FindInvalidUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = byte < 0x80           ? 1
+                    : (byte >> 5) == 0x6  ? 2
+                    : (byte >> 4) == 0xe  ? 3
+                    : (byte >> 3) == 0x1e ? 4
+                                          : 0;
+    if (length == 0 || i + length > text.size()) return i;
+
+    uint32_t code_point = length == 1 ? byte : byte & (0x7f >> length);
+    for (size_t k = 1; k < length; ++k) {
+      auto continuation = static_cast<unsigned char>(text[i + k]);
+      if ((continuation >> 6) != 0x2) return i;
+      code_point = (code_point << 6) | (continuation & 0x3f);
+    }
+    // Reject overlong forms, UTF-16 surrogates and values above U+10FFFF.
+    static constexpr uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code_point < kMinimum[length] || (code_point >= 0xd800 && code_point <= 0xdfff) ||
+        code_point > 0x10ffff) {
+      return i;
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
 std::optional<StepRole> ParseStepRole(std::string_view text) {
   if (text == "backup") return StepRole::kBackup;
   if (text == "change") return StepRole::kChange;

@@ -100,8 +100,9 @@ Result<PlannedComponentSpec> PlanComponent(const ComponentSpec& component,
   return planned;
 }
 
-// The scope's own budget; else the runbook's when the plan covers every component; else the sum
-// of the component budgets, falling back to the runbook's when no component has one.
+// Returns the scope's own budget if it has one. Otherwise a plan of every component gets the
+// runbook's budget, and a partial plan the sum of its component budgets (or the runbook's budget
+// when none of them has one).
 uint64_t PlanBudget(const Runbook& runbook, const std::string& scope, const Plan& plan) {
   if (auto found = runbook.scope_budgets_ms.find(scope); found != runbook.scope_budgets_ms.end()) {
     return found->second;

@@ -133,7 +133,8 @@ std::string PlanToJson(const Plan& plan, int indent) {
                          {"runbook_sha256", plan.runbook_sha256},
                          {"components", std::move(components)},
                          {"notifications", std::move(notifications)}};
-  return json.dump(indent);
+  // Replacing invalid UTF-8 keeps a hand-built plan from throwing; parsed runbooks are UTF-8.
+  return json.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<Plan> PlanFromJson(const std::string& text) {

@@ -1,6 +1,7 @@
 // Reading a runbook document: top-level keys, environments, notifications and scopes.
 // Components and steps are read in runbook_components.cc and runbook_steps.cc.
 #include <algorithm>
+#include <filesystem>
 
 #include "commands/runbook_internal.h"
 
@@ -19,6 +20,14 @@ const std::vector<std::string> kPredefinedScopes = {"database", "feature-flags",
                                                     "external-services", "application"};
 
 std::string Quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string RunbookDirectory(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  if (error) absolute = path;
+  std::string directory = absolute.lexically_normal().parent_path().string();
+  return directory.empty() ? "." : directory;
+}
 
 const char* kNameFix = "use letters, digits, '-', '_' and '.', starting with a letter or digit";
 
@@ -87,6 +96,8 @@ void ReadEnvironment(ReadContext& context, const YAML::Node& key, const YAML::No
       value_nodes.emplace(name.Scalar(), text);
     }
   }
+  if (!vars.contains(kRunbookDirVariable))
+    vars[kRunbookDirVariable] = RunbookDirectory(context.path);
   CheckEnvironmentReferences(context, environment, value_nodes, key);
 }
 

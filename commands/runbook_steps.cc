@@ -203,7 +203,7 @@ void ApplyFlags(ReadContext& context, const std::map<std::string, YAML::Node>& f
     if (text) {
       std::optional<StepRole> role = ParseStepRole(*text);
       if (role) {
-        // A step declared a backup or a check reads state, unless it says otherwise below.
+        // A step declared a backup or a check reads state, unless it also sets mutates: true.
         if (*role != action.role && (*role == StepRole::kBackup || *role == StepRole::kVerify)) {
           step.mutates = false;
         }

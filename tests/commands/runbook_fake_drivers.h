@@ -55,16 +55,13 @@ inline std::unique_ptr<DriverRegistry> MakeFakeRegistry() {
 
   ParamSpec file = Required("file");
   ParamSpec flags = Required("flags", T::kStringList);
+  ParamSpec off_variant = Optional("off_variant");
+  ParamSpec method = Optional("method");
   registry->Add(std::make_unique<FakeDriver>(
       "flagd", std::vector<ActionSpec>{
                    {"backup", kBackup, false, true, {file}, ""},
-                   {"disable",
-                    kChange,
-                    true,
-                    true,
-                    {file, flags, Optional("off_variant"), Optional("method")},
-                    ""},
-                   {"verify", kVerify, false, true, {file, flags, Optional("off_variant")}, ""},
+                   {"disable", kChange, true, true, {file, flags, off_variant, method}, ""},
+                   {"verify", kVerify, false, true, {file, flags, off_variant, method}, ""},
                    {"restore", kChange, true, true, {file, Optional("backup_id")}, ""}}));
 
   ParamSpec dsn = Required("dsn");
@@ -83,50 +80,50 @@ inline std::unique_ptr<DriverRegistry> MakeFakeRegistry() {
                       {"restore", kChange, true, true, {dsn, bin_dir, Optional("backup_id")}, ""},
                       {"point-in-time", kChange, true, true, {dsn, bin_dir}, ""}}));
 
-  ParamSpec host = Optional("host");
-  ParamSpec port = Optional("port", T::kInteger);
-  ParamSpec password = Optional("password");
-  ParamSpec patterns = Required("patterns", T::kStringList);
+  auto redis = [](std::vector<ParamSpec> extra) {
+    std::vector<ParamSpec> params = {Optional("host"),
+                                     Optional("port", ParamType::kInteger),
+                                     Optional("username"),
+                                     Optional("password"),
+                                     Optional("db", ParamType::kInteger),
+                                     Optional("batch_size", ParamType::kInteger),
+                                     Optional("patterns", ParamType::kStringList)};
+    params.insert(params.end(), extra.begin(), extra.end());
+    return params;
+  };
   registry->Add(std::make_unique<FakeDriver>(
       "redis",
       std::vector<ActionSpec>{
-          {"backup", kBackup, false, true, {host, port, password, patterns}, ""},
-          {"purge",
-           kChange,
-           true,
-           true,
-           {host, port, password, patterns, Optional("batch_size", T::kInteger),
-            Optional("flushall", T::kBoolean)},
-           ""},
-          {"verify",
-           kVerify,
-           false,
-           true,
-           {host, port, password, patterns, Optional("expected_count", T::kInteger)},
-           ""},
-          {"restore", kChange, true, true, {host, port, password, Optional("backup_id")}, ""}}));
+          {"backup", kBackup, false, true, redis({}), ""},
+          {"purge", kChange, true, true, redis({Optional("flushall", T::kBoolean)}), ""},
+          {"verify", kVerify, false, true, redis({Optional("expected_count", T::kInteger)}), ""},
+          {"restore", kChange, true, true, redis({Optional("backup_id")}), ""}}));
 
   registry->Add(std::make_unique<FakeDriver>(
-      "http",
-      std::vector<ActionSpec>{
-          {"request",
-           kChange,
-           true,
-           false,
-           {Required("url"), Optional("method"), Optional("headers", T::kStringMap),
-            Optional("body"), Optional("expect_status", T::kAny), Optional("expect_body_contains"),
-            Optional("save_response_as_backup", T::kBoolean)},
-           ""}}));
+      "http", std::vector<ActionSpec>{
+                  {"request",
+                   kChange,
+                   true,
+                   false,
+                   {Required("url"), Optional("method"), Optional("headers", T::kStringMap),
+                    Optional("body", T::kAny), Optional("expect_status", T::kAny),
+                    Optional("timeout_ms", T::kInteger), Optional("max_body_bytes", T::kInteger),
+                    Optional("expect_body_contains"),
+                    Optional("save_response_as_backup", T::kBoolean), Optional("origin")},
+                   ""}}));
 
   registry->Add(std::make_unique<FakeDriver>(
       "rotate-key",
-      std::vector<ActionSpec>{{"rotate",
-                               kChange,
-                               true,
-                               false,
-                               {Optional("file"), Optional("url"), Optional("bytes", T::kInteger),
-                                Optional("headers", T::kStringMap)},
-                               ""}}));
+      std::vector<ActionSpec>{
+          {"rotate",
+           kChange,
+           true,
+           false,
+           {Optional("file"), Optional("url"), Optional("key_bytes", T::kInteger),
+            Optional("format"), Optional("prefix"), Optional("trailing_newline", T::kBoolean),
+            Optional("method"), Optional("headers", T::kStringMap), Optional("body_template"),
+            Optional("expect_status", T::kAny), Optional("timeout_ms", T::kInteger)},
+           ""}}));
 
   registry->Add(std::make_unique<FakeDriver>(
       "notify", std::vector<ActionSpec>{{"send",

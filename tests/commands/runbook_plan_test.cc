@@ -250,6 +250,14 @@ TEST_F(RunbookPlanTest, OverrideOfUnknownVariableChangesNothing) {
   EXPECT_EQ(runbook_.environments.at("demo").at("root"), "/tmp/demo");
 }
 
+TEST_F(RunbookPlanTest, OverrideWithInvalidUtf8IsRejected) {
+  Status status = ApplyVariableOverrides(runbook_, "demo", {{"root", "/tmp/\xff"}});
+
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("not valid UTF-8"));
+  EXPECT_EQ(runbook_.environments.at("demo").at("root"), "/tmp/demo");
+}
+
 TEST_F(RunbookPlanTest, OverrideCreatingCycleIsRejected) {
   Status status = ApplyVariableOverrides(runbook_, "demo", {{"pg_port", "${vars.dsn}"}});
 

@@ -226,6 +226,26 @@ components:
   EXPECT_EQ(json::parse(runbook.components[0].steps[2].params_json)["expected"], 0);
 }
 
+TEST_F(RunbookTest, RunbookDirIsPredefined) {
+  std::string text = R"(feature: f
+environments:
+  demo: {}
+  local: {vars: {runbook_dir: /opt/books}}
+components:
+  database:
+    steps:
+      - {name: backup-db, driver: postgres, action: backup, params: {dsn: x}}
+      - {name: down, driver: postgres, action: sql, params: {dsn: x, file: "${vars.runbook_dir}/down.sql"}}
+      - {name: verify-db, driver: postgres, action: verify, params: {dsn: x, query: q}}
+)";
+
+  Result<Runbook> runbook = ParseRunbook(text, "/srv/books/ai/rollbook.yaml", *registry_);
+
+  ASSERT_TRUE(runbook.ok()) << runbook.status().ToString();
+  EXPECT_EQ(runbook->environments.at("demo").at("runbook_dir"), "/srv/books/ai");
+  EXPECT_EQ(runbook->environments.at("local").at("runbook_dir"), "/opt/books");
+}
+
 TEST(RunbookDurationTest, AcceptedForms) {
   struct Case {
     const char* text;

@@ -112,6 +112,36 @@ TEST_F(RunbookValidationTest, StatusListsEveryProblemOnItsOwnLine) {
   EXPECT_THAT(message, HasSubstr("\nbook.yaml:10:"));
 }
 
+TEST_F(RunbookValidationTest, InvalidUtf8HasPosition) {
+  SetLine(4, "    vars: {flag_file: /etc/fl\xe4gs.json}");
+
+  Check();
+
+  const RunbookProblem& problem = OnlyProblem();
+  EXPECT_EQ(problem.location.line, 4);
+  EXPECT_EQ(problem.location.column, ColumnOf(4, "\xe4"));
+  EXPECT_THAT(problem.message, HasSubstr("not valid UTF-8"));
+}
+
+TEST_F(RunbookValidationTest, Utf8EdgeCases) {
+  struct Case {
+    const char* text;
+    bool valid;
+  };
+  for (const Case& c :
+       {Case{"caf\xc3\xa9", true}, Case{"\xe2\x82\xac", true}, Case{"\xf0\x9f\x98\x80", true},
+        Case{"\xc0\xaf", false}, Case{"\xed\xa0\x80", false}, Case{"\xf4\x90\x80\x80", false},
+        Case{"\xe2\x82", false}, Case{"\x80", false}}) {
+    lines_.resize(10);
+    Append({std::string("description: ") + c.text});
+    problems_.clear();
+
+    Check();
+
+    EXPECT_EQ(problems_.empty(), c.valid) << Listing();
+  }
+}
+
 TEST_F(RunbookValidationTest, UnknownTopLevelKeySuggestsClosest) {
   Append({"scopse: {}"});
 
