@@ -226,6 +226,19 @@ std::string RedactText(const StepContext& context, std::string text) {
   return context.redactor->Apply(std::move(text));
 }
 
+std::optional<StepOutcome> RejectUnknownAction(const Driver& driver, const StepContext& context) {
+  if (driver.FindAction(context.action) != nullptr) return std::nullopt;
+  if (context.action.empty() && driver.actions().size() == 1) return std::nullopt;
+  std::string known;
+  for (const ActionSpec& action : driver.actions()) {
+    known += (known.empty() ? "" : ", ") + action.name;
+  }
+  StepOutcome outcome;
+  outcome.status = InvalidArgument("the " + std::string(driver.name()) + " driver has no action '" +
+                                   context.action + "'; use " + known);
+  return outcome;
+}
+
 StepOutcome DryRunOutcome(const Driver& driver, const StepContext& context) {
   StepOutcome outcome;
   outcome.result.summary = RedactText(context, driver.Describe(context));

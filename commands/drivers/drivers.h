@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,6 +66,10 @@ class ParamReader {
 // Returns `text` with every registered secret replaced, or unchanged when the step has no
 // redactor.
 std::string RedactText(const StepContext& context, std::string text);
+
+// Returns a failed outcome when `context.action` names none of the driver's actions. An empty
+// action is accepted when the driver has exactly one action.
+std::optional<StepOutcome> RejectUnknownAction(const Driver& driver, const StepContext& context);
 
 // Returns the "would ..." outcome every driver gives in dry-run mode.
 StepOutcome DryRunOutcome(const Driver& driver, const StepContext& context);

@@ -485,6 +485,7 @@ class ExecDriver : public Driver {
   }
 
   StepOutcome Run(const StepContext& context) override {
+    if (std::optional<StepOutcome> rejected = RejectUnknownAction(*this, context)) return *rejected;
     if (context.dry_run) return DryRunOutcome(*this, context);
     StepOutcome outcome;
     Result<ExecOptions> options = ParseOptions(context);

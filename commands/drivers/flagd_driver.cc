@@ -280,13 +280,9 @@ class FlagdDriver : public Driver {
   }
 
   StepOutcome Run(const StepContext& context) override {
-    StepOutcome outcome;
-    if (FindAction(context.action) == nullptr) {
-      outcome.status = InvalidArgument("the flagd driver has no action '" + context.action +
-                                       "'; use backup, disable, verify or restore");
-      return outcome;
-    }
+    if (std::optional<StepOutcome> rejected = RejectUnknownAction(*this, context)) return *rejected;
     if (context.dry_run) return DryRunOutcome(*this, context);
+    StepOutcome outcome;
     Result<FlagdOptions> options = ParseOptions(context);
     if (!options.ok()) {
       outcome.status = options.status();

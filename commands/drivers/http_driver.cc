@@ -301,6 +301,7 @@ class HttpDriver : public Driver {
   }
 
   StepOutcome Run(const StepContext& context) override {
+    if (std::optional<StepOutcome> rejected = RejectUnknownAction(*this, context)) return *rejected;
     if (context.dry_run) return DryRunOutcome(*this, context);
     StepOutcome outcome;
     Result<HttpOptions> options = ParseOptions(context);

@@ -83,6 +83,7 @@ class NotifyDriver : public Driver {
   }
 
   StepOutcome Run(const StepContext& context) override {
+    if (std::optional<StepOutcome> rejected = RejectUnknownAction(*this, context)) return *rejected;
     if (context.dry_run) return DryRunOutcome(*this, context);
     StepOutcome outcome;
     Result<NotifyOptions> options = ParseOptions(context);

@@ -169,6 +169,7 @@ class RotateKeyDriver : public Driver {
   }
 
   StepOutcome Run(const StepContext& context) override {
+    if (std::optional<StepOutcome> rejected = RejectUnknownAction(*this, context)) return *rejected;
     if (context.dry_run) return DryRunOutcome(*this, context);
     StepOutcome outcome;
     Result<RotateOptions> options = ParseOptions(context);

@@ -260,5 +260,16 @@ TEST_F(ExecDriverTest, InvalidParameterIsRejected) {
   EXPECT_NE(outcome.status.message().find("max_output_bytes"), std::string::npos);
 }
 
+TEST_F(ExecDriverTest, UnknownActionIsRejected) {
+  params_ = {{"argv", {"true"}}};
+  StepContext context = Context(StepRole::kChange, false);
+  context.action = "execute";
+
+  StepOutcome outcome = driver_->Run(context);
+
+  EXPECT_EQ(outcome.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(outcome.status.message().find("use run"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace rollbook::commands
