@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace rollbook::commands {
@@ -126,14 +127,15 @@ int64_t NowNs() {
       .count();
 }
 
-// Hashes the file at `path`. Fails with kNotFound when it does not exist.
-Result<std::string> HashFile(const std::string& path) {
+// Calls `consume` with successive chunks of the file at `path`. Fails with kNotFound when the
+// file does not exist, or with the first error `consume` returns.
+Status ReadChunks(const std::string& path,
+                  const std::function<Status(const char* data, size_t size)>& consume) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return NotFound(path + " does not exist");
     return IoError("opening " + path + " failed: " + ErrnoText(errno));
   }
-  Sha256 hash;
   std::string buffer(kChunkBytes, '\0');
   while (true) {
     ssize_t count = ::read(fd.get(), buffer.data(), buffer.size());
@@ -141,9 +143,18 @@ Result<std::string> HashFile(const std::string& path) {
       if (errno == EINTR) continue;
       return IoError("reading " + path + " failed: " + ErrnoText(errno));
     }
-    if (count == 0) break;
-    hash.Update(buffer.data(), static_cast<size_t>(count));
+    if (count == 0) return Status::Ok();
+    ROLLBOOK_RETURN_IF_ERROR(consume(buffer.data(), static_cast<size_t>(count)));
   }
+}
+
+// Hashes the file at `path`. Fails with kNotFound when it does not exist.
+Result<std::string> HashFile(const std::string& path) {
+  Sha256 hash;
+  ROLLBOOK_RETURN_IF_ERROR(ReadChunks(path, [&hash](const char* data, size_t size) {
+    hash.Update(data, size);
+    return Status::Ok();
+  }));
   return hash.FinishHex();
 }
 
@@ -226,22 +237,11 @@ std::string Sha256Hex(std::string_view bytes) {
 }
 
 Result<std::string> ReadFileBytes(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) return NotFound(path + " does not exist");
-    return IoError("opening " + path + " failed: " + ErrnoText(errno));
-  }
   std::string bytes;
-  std::string buffer(kChunkBytes, '\0');
-  while (true) {
-    ssize_t count = ::read(fd.get(), buffer.data(), buffer.size());
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      return IoError("reading " + path + " failed: " + ErrnoText(errno));
-    }
-    if (count == 0) break;
-    bytes.append(buffer.data(), static_cast<size_t>(count));
-  }
+  ROLLBOOK_RETURN_IF_ERROR(ReadChunks(path, [&bytes](const char* data, size_t size) {
+    bytes.append(data, size);
+    return Status::Ok();
+  }));
   return bytes;
 }
 
@@ -289,24 +289,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes,
 }
 
 Result<BackupRecord> BackupStore::PutFile(const std::string& path, BackupRecord record) {
-  UniqueFd source(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (source.get() < 0) {
-    if (errno == ENOENT) return NotFound("cannot back up " + path + ": the file does not exist");
-    return IoError("cannot back up " + path + ": opening it failed: " + ErrnoText(errno));
-  }
   StoreTempFile temp(root_);
   ROLLBOOK_RETURN_IF_ERROR(temp.Open());
-
-  std::string buffer(kChunkBytes, '\0');
-  while (true) {
-    ssize_t count = ::read(source.get(), buffer.data(), buffer.size());
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      return IoError("cannot back up " + path + ": reading it failed: " + ErrnoText(errno));
-    }
-    if (count == 0) break;
-    ROLLBOOK_RETURN_IF_ERROR(temp.Append(buffer.data(), static_cast<size_t>(count)));
-  }
+  Status copied =
+      ReadChunks(path, [&temp](const char* data, size_t size) { return temp.Append(data, size); });
+  if (!copied.ok()) return copied.WithContext("cannot back up " + path);
 
   Result<std::pair<std::string, uint64_t>> stored = temp.Commit();
   if (!stored.ok()) return stored.status();
@@ -324,48 +311,48 @@ Result<BackupRecord> BackupStore::PutBytes(const std::string& bytes, BackupRecor
   return record;
 }
 
-Result<std::string> BackupStore::CheckedPath(const BackupRecord& record) const {
+namespace {
+
+// Returns where a backup's bytes live, after checking that its digest cannot escape the store.
+Result<std::string> StoredPath(const std::string& root, const BackupRecord& record) {
   if (!IsSha256Hex(record.sha256)) {
     return InvalidArgument("backup " + record.id + " has an invalid sha256 '" + record.sha256 +
                            "'; expected 64 lower-case hex digits");
   }
-  std::string path = root_ + "/" + record.sha256.substr(0, 2) + "/" + record.sha256;
-  Result<std::string> actual = HashFile(path);
-  if (!actual.ok()) {
-    if (actual.status().code() == StatusCode::kNotFound) {
-      return NotFound("backup " + record.id + " is missing from the backup store: " + path +
-                      " does not exist");
-    }
-    return actual.status();
+  return root + "/" + record.sha256.substr(0, 2) + "/" + record.sha256;
+}
+
+// Checks the digest of the stored copy of `record`, or reports why it could not be computed.
+Status CheckDigest(const BackupRecord& record, const std::string& path,
+                   const Result<std::string>& actual) {
+  if (!actual.ok() && actual.status().code() == StatusCode::kNotFound) {
+    return NotFound("backup " + record.id + " is missing from the backup store: " + path +
+                    " does not exist");
   }
+  if (!actual.ok()) return actual.status();
   if (*actual != record.sha256) {
     return Corruption("backup " + record.id + " at " + path + " fails its hash check: expected " +
                       "sha256 " + record.sha256 + ", found " + *actual +
                       "; the stored copy is damaged, so restore from another backup");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> BackupStore::CheckedPath(const BackupRecord& record) const {
+  Result<std::string> path = StoredPath(root_, record);
+  if (!path.ok()) return path.status();
+  ROLLBOOK_RETURN_IF_ERROR(CheckDigest(record, *path, HashFile(*path)));
   return path;
 }
 
 Result<std::string> BackupStore::ReadChecked(const BackupRecord& record) const {
-  if (!IsSha256Hex(record.sha256)) {
-    return InvalidArgument("backup " + record.id + " has an invalid sha256 '" + record.sha256 +
-                           "'; expected 64 lower-case hex digits");
-  }
-  std::string path = root_ + "/" + record.sha256.substr(0, 2) + "/" + record.sha256;
-  Result<std::string> bytes = ReadFileBytes(path);
-  if (!bytes.ok()) {
-    if (bytes.status().code() == StatusCode::kNotFound) {
-      return NotFound("backup " + record.id + " is missing from the backup store: " + path +
-                      " does not exist");
-    }
-    return bytes.status();
-  }
-  std::string actual = Sha256Hex(*bytes);
-  if (actual != record.sha256) {
-    return Corruption("backup " + record.id + " at " + path + " fails its hash check: expected " +
-                      "sha256 " + record.sha256 + ", found " + actual +
-                      "; the stored copy is damaged, so restore from another backup");
-  }
+  Result<std::string> path = StoredPath(root_, record);
+  if (!path.ok()) return path.status();
+  Result<std::string> bytes = ReadFileBytes(*path);
+  Result<std::string> actual = bytes.ok() ? Result<std::string>(Sha256Hex(*bytes)) : bytes.status();
+  ROLLBOOK_RETURN_IF_ERROR(CheckDigest(record, *path, actual));
   return bytes;
 }
 
