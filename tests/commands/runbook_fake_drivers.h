@@ -129,8 +129,10 @@ inline std::unique_ptr<DriverRegistry> MakeFakeRegistry() {
       "notify", std::vector<ActionSpec>{{"send",
                                          StepRole::kOther,
                                          false,
-                                         false,
-                                         {Required("url"), Optional("kind"), Required("text")},
+                                         true,
+                                         {Required("url"), Required("text"), Optional("kind"),
+                                          Optional("blocks", T::kAny), Optional("channel"),
+                                          Optional("required", T::kBoolean)},
                                          ""}}));
   return registry;
 }
