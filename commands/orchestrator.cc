@@ -130,6 +130,7 @@ void Orchestrator::Stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     runs = runs_;
   }
+  for (auto& [id, run] : runs) run->control.Stop();
   for (auto& [id, run] : runs) {
     if (run->thread.joinable()) run->thread.join();
   }
@@ -182,7 +183,12 @@ void Orchestrator::React(const ledger::RecordedEvent& event, const std::string& 
   if (event.type == "rollbackRequested") {
     Launch(rollback_id, std::nullopt);
   } else if (event.type == "cancelRequested") {
-    if (run) run->control.Cancel();
+    // A rollback that runs nowhere (its process died) completes here as cancelled.
+    if (run) {
+      run->control.Cancel();
+    } else {
+      Launch(rollback_id, std::nullopt);
+    }
   } else if (event.type == "resumeRequested") {
     if (!run) Launch(rollback_id, std::nullopt);
   } else if (event.type == "retryRequested" || event.type == "skipRequested") {
@@ -236,10 +242,12 @@ void Orchestrator::Launch(const std::string& rollback_id, std::optional<Operator
     return catalog;
   };
   environment.notify = notify_;
+  if (!state->Active() && !decision) return;
   run->thread = std::thread([environment, snapshot = *state, run, decision]() mutable {
     RunRollback(environment, std::move(snapshot), run->control, std::move(decision));
     run->done = true;
   });
+  if (state->cancel_requested) run->control.Cancel();
   runs_[rollback_id] = run;
 }
 
@@ -280,7 +288,7 @@ std::optional<projections::RollbackState> Orchestrator::WaitForRollback(
   applied_changed_.wait_for(lock, timeout, [&] {
     const projections::RollbackState* state = fold_.Find(rollback_id);
     bool running = runs_.count(rollback_id) && !runs_.at(rollback_id)->done;
-    return state == nullptr || (!running && !state->Active());
+    return state != nullptr && !running && !state->Active();
   });
   const projections::RollbackState* state = fold_.Find(rollback_id);
   if (state == nullptr) return std::nullopt;
@@ -333,6 +341,13 @@ Result<nlohmann::json> Orchestrator::StartRollback(const CommandRequest& request
   std::string environment = StringArg(args, "environment");
   if (environment.empty()) {
     environment = runbook->environments.size() == 1 ? runbook->environments.begin()->first : "production";
+  }
+  if (auto overrides = args.find("set"); overrides != args.end() && overrides->is_object()) {
+    std::map<std::string, std::string> values;
+    for (const auto& [name, value] : overrides->items()) {
+      values[name] = value.is_string() ? value.get<std::string>() : value.dump();
+    }
+    ROLLBOOK_RETURN_IF_ERROR(ApplyVariableOverrides(*runbook, environment, values));
   }
   auto plan = BuildPlan(*runbook, StringArg(args, "scope", "full"), environment, StringArg(args, "mode"));
   if (!plan.ok()) return plan.status();

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <algorithm>
 #include <future>
 #include <map>
 
@@ -64,6 +65,7 @@ class ComponentRunner {
     }
 
     ComponentStatus status = RunSteps();
+    if (status == ComponentStatus::kPending) return status;  // interrupted by a stop
     Append([&](schema::Payload::Builder p) {
       auto event = p.initComponentCompleted();
       event.setRollbackId(rollback_.id);
@@ -99,6 +101,7 @@ class ComponentRunner {
         any_skipped = true;
         continue;
       }
+      if (control_.stopped()) return ComponentStatus::kPending;
       if (control_.cancelled()) return ComponentStatus::kCancelled;
 
       // A step that started before a crash and has no outcome: only idempotent steps re-run.
@@ -113,7 +116,7 @@ class ComponentRunner {
       }
       if (step.status == StepStatus::kOutcomeUnknown) {
         auto decision = control_.AwaitDecision(component_.name, step.name);
-        if (!decision) return ComponentStatus::kCancelled;
+        if (!decision) return control_.stopped() ? ComponentStatus::kPending : ComponentStatus::kCancelled;
         if (decision->kind == OperatorDecision::Kind::kSkip) {
           RecordSkip(step, *decision);
           any_skipped = true;
@@ -126,6 +129,7 @@ class ComponentRunner {
         return ComponentStatus::kFailed;
       }
       if (!RunStepWithRetries(step)) {
+        if (control_.stopped() && step.status != StepStatus::kFailed) return ComponentStatus::kPending;
         return control_.cancelled() ? ComponentStatus::kCancelled : ComponentStatus::kFailed;
       }
       if (ledger_failed_) return ComponentStatus::kFailed;
@@ -171,7 +175,7 @@ class ComponentRunner {
         step.status = StepStatus::kSucceeded;
         return true;
       }
-      bool will_retry = tries < step.retries && !control_.cancelled() &&
+      bool will_retry = tries < step.retries && !control_.cancelled() && !control_.stopped() &&
                         outcome.status.code() != StatusCode::kInvalidArgument;
       RecordFailure(step, attempt, outcome, will_retry);
       if (!will_retry) {
@@ -344,6 +348,12 @@ void RunControl::Cancel() {
   changed_.notify_all();
 }
 
+void RunControl::Stop() {
+  stopped_.store(true, std::memory_order_release);
+  { std::lock_guard<std::mutex> lock(mutex_); }
+  changed_.notify_all();
+}
+
 void RunControl::Decide(OperatorDecision decision) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -363,15 +373,15 @@ std::optional<OperatorDecision> RunControl::AwaitDecision(const std::string& com
         return decision;
       }
     }
-    if (cancelled()) return std::nullopt;
+    if (cancelled() || stopped()) return std::nullopt;
     changed_.wait(lock);
   }
 }
 
 bool RunControl::SleepUnlessCancelled(std::chrono::milliseconds duration) {
   std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait_for(lock, duration, [&] { return cancelled(); });
-  return !cancelled();
+  changed_.wait_for(lock, duration, [&] { return cancelled() || stopped(); });
+  return !cancelled() && !stopped();
 }
 
 void RunRollback(const RunEnvironment& environment, RollbackState state, RunControl& control,
@@ -422,7 +432,7 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
           blocked = true;
         }
       }
-      if (!ready) continue;
+      if (!ready || control.stopped()) continue;
       if (blocked || control.cancelled()) {
         ComponentStatus status = control.cancelled() ? ComponentStatus::kCancelled : ComponentStatus::kSkipped;
         (void)writer.Append([&](schema::Payload::Builder p) {
@@ -441,7 +451,7 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
       launched = true;
     }
     if (launched) continue;
-    if (running.empty()) break;  // nothing can make progress: a dependency outside the plan
+    if (running.empty()) break;  // all done, stopped, or a dependency outside the plan  // nothing can make progress: a dependency outside the plan
     // Wait for any running component to finish.
     for (;;) {
       auto done = std::find_if(running.begin(), running.end(), [](auto& entry) {
@@ -454,6 +464,15 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
       }
       running.begin()->second.wait_for(std::chrono::milliseconds(20));
     }
+  }
+
+  bool interrupted = control.stopped() && std::any_of(finished.begin(), finished.end(), [](auto& entry) {
+    return entry.second == ComponentStatus::kPending;
+  });
+  if (interrupted || (control.stopped() && finished.size() < state.components.size())) {
+    spdlog::warn("rollback {} interrupted by shutdown; it stays active: resume it with `rollbook resume {}`",
+                 state.id, state.id);
+    return;
   }
 
   std::vector<ComponentStatus> statuses;

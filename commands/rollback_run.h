@@ -33,17 +33,24 @@ struct OperatorDecision {
 // Shared between a running rollback and the orchestrator thread that forwards commands.
 class RunControl {
  public:
+  // Cancel ends the rollback as cancelled after the running steps finish.
   void Cancel();
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
+  // Stop interrupts the run at the next event boundary and leaves the rollback active, so that
+  // `rollbook resume` or the next server start continues it. Used on shutdown.
+  void Stop();
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+
   void Decide(OperatorDecision decision);
-  // Waits for a decision about `component`/`step`, or cancellation; returns nullopt on cancel.
+  // Waits for a decision about `component`/`step`; returns nullopt on cancel or stop.
   std::optional<OperatorDecision> AwaitDecision(const std::string& component, const std::string& step);
-  // Sleeps up to `duration`; returns early (false) when cancelled.
+  // Sleeps up to `duration`; returns early (false) when cancelled or stopped.
   bool SleepUnlessCancelled(std::chrono::milliseconds duration);
 
  private:
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> stopped_{false};
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<OperatorDecision> decisions_;  // guarded by mutex_
