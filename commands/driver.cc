@@ -239,6 +239,11 @@ std::optional<StepOutcome> RejectUnknownAction(const Driver& driver, const StepC
   return outcome;
 }
 
+bool HasUnresolvedReference(std::string_view text) {
+  size_t start = text.find("${");
+  return start != std::string_view::npos && text.find('}', start) != std::string_view::npos;
+}
+
 StepOutcome DryRunOutcome(const Driver& driver, const StepContext& context) {
   StepOutcome outcome;
   outcome.result.summary = RedactText(context, driver.Describe(context));

@@ -71,6 +71,10 @@ std::string RedactText(const StepContext& context, std::string text);
 // action is accepted when the driver has exactly one action.
 std::optional<StepOutcome> RejectUnknownAction(const Driver& driver, const StepContext& context);
 
+// Returns true when `text` still contains a ${...} reference. Describe() may see parameters
+// before secrets are resolved, and then checks only what it can.
+bool HasUnresolvedReference(std::string_view text);
+
 // Returns the "would ..." outcome every driver gives in dry-run mode.
 StepOutcome DryRunOutcome(const Driver& driver, const StepContext& context);
 

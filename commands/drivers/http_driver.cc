@@ -232,8 +232,10 @@ Result<HttpOptions> ParseOptions(const StepContext& context) {
   if (options.save_response) options.origin = params.String("origin");
   if (!params.ok()) return params.status();
 
-  Result<std::string> host = HttpUrlHost(options.request.url);
-  if (!host.ok()) return host.status().WithContext("parameter 'url'");
+  if (!HasUnresolvedReference(options.request.url)) {
+    Result<std::string> host = HttpUrlHost(options.request.url);
+    if (!host.ok()) return host.status().WithContext("parameter 'url'");
+  }
   if (!IsValidMethod(options.request.method)) {
     return InvalidArgument("parameter 'method' is '" + options.request.method +
                            "'; use an upper-case HTTP method such as GET, POST, PUT or DELETE");
@@ -316,7 +318,9 @@ class HttpDriver : public Driver {
 
  private:
   static Status Send(const StepContext& context, const HttpOptions& options, StepResult& result) {
-    result.host = *HttpUrlHost(options.request.url);
+    Result<std::string> host = HttpUrlHost(options.request.url);
+    if (!host.ok()) return host.status().WithContext("parameter 'url'");
+    result.host = *host;
     std::string shown = options.request.method + " " + ShownUrl(context, options.request.url);
     Result<HttpResponse> response = SendHttpRequest(options.request);
     if (!response.ok()) {

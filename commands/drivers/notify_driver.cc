@@ -46,9 +46,17 @@ Result<NotifyOptions> ParseOptions(const StepContext& context) {
     params.Fail("parameter 'blocks' must be a list of Slack Block Kit blocks");
   }
   if (!params.ok()) return params.status();
-  Result<std::string> host = HttpUrlHost(options.url);
-  if (!host.ok()) return host.status().WithContext("parameter 'url'");
+  if (!HasUnresolvedReference(options.url)) {
+    Result<std::string> host = HttpUrlHost(options.url);
+    if (!host.ok()) return host.status().WithContext("parameter 'url'");
+  }
   return options;
+}
+
+// Returns the host for summaries, or the reference itself while it is unresolved.
+std::string ShownHost(const std::string& url) {
+  Result<std::string> host = HttpUrlHost(url);
+  return host.ok() ? *host : url;
 }
 
 class NotifyDriver : public Driver {
@@ -78,7 +86,7 @@ class NotifyDriver : public Driver {
     Result<NotifyOptions> options = ParseOptions(context);
     if (!options.ok()) return "would send a notification, but " + options.status().message();
     return RedactText(context, "would send a " + options->kind + " notification to " +
-                                   *HttpUrlHost(options->url) + ": " +
+                                   ShownHost(options->url) + ": " +
                                    nlohmann::json(options->text).dump());
   }
 
@@ -91,7 +99,12 @@ class NotifyDriver : public Driver {
       outcome.status = options.status();
       return outcome;
     }
-    std::string host = *HttpUrlHost(options->url);
+    Result<std::string> host_result = HttpUrlHost(options->url);
+    if (!host_result.ok()) {
+      outcome.status = host_result.status().WithContext("parameter 'url'");
+      return outcome;
+    }
+    std::string host = *host_result;
     outcome.result.host = host;
 
     NotificationOutcome delivery = Deliver(context, *options);

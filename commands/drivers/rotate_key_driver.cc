@@ -68,7 +68,7 @@ Result<RotateOptions> ParseOptions(const StepContext& context) {
   }
   if (!params.ok()) return params.status();
   if (!file.empty()) options.file = std::filesystem::absolute(file).lexically_normal().string();
-  if (!options.url.empty()) {
+  if (!options.url.empty() && !HasUnresolvedReference(options.url)) {
     Result<std::string> host = HttpUrlHost(options.url);
     if (!host.ok()) return host.status().WithContext("parameter 'url'");
   }
@@ -270,7 +270,9 @@ class RotateKeyDriver : public Driver {
     }
 
     std::string destination = ShownUrl(context, options.url);
-    result.host = *HttpUrlHost(options.url);
+    Result<std::string> host = HttpUrlHost(options.url);
+    if (!host.ok()) return host.status().WithContext("parameter 'url'");
+    result.host = *host;
     Result<HttpResponse> response = SendHttpRequest(request);
     OPENSSL_cleanse(request.body.data(), request.body.size());
     if (!response.ok()) return response.status();

@@ -220,6 +220,12 @@ TEST_F(HttpDriverTest, DryRunSendsNothing) {
   EXPECT_FALSE(server_.WaitForRequests(1, milliseconds(100)));
 }
 
+TEST_F(HttpDriverTest, DescribeShowsUnresolvedReference) {
+  params_ = {{"url", "${env:PURGE_URL}"}, {"method", "POST"}};
+  EXPECT_EQ(driver_->Describe(Context(StepRole::kChange, true)),
+            "would send POST ${env:PURGE_URL}, expecting status 200, 201, 202 or 204");
+}
+
 TEST_F(HttpDriverTest, HeaderWithLineBreakIsRejected) {
   StepOutcome outcome =
       Run({{"url", server_.Url("/")}, {"headers", {{"X-Test", "a\r\nInjected: yes"}}}});

@@ -381,6 +381,12 @@ TEST_F(NotifyDriverTest, DryRunSendsNothing) {
   EXPECT_FALSE(server_.WaitForRequests(1, milliseconds(100)));
 }
 
+TEST_F(NotifyDriverTest, DescribeShowsUnresolvedReference) {
+  params_ = {{"url", "${env:SLACK_WEBHOOK_URL}"}, {"text", "hello"}};
+  EXPECT_EQ(driver_->Describe(Context(true)),
+            "would send a slack notification to ${env:SLACK_WEBHOOK_URL}: \"hello\"");
+}
+
 TEST_F(NotifyDriverTest, InvalidKindIsRejected) {
   StepOutcome outcome = Run({{"url", server_.Url("/hook")}, {"text", "x"}, {"kind", "email"}});
   EXPECT_EQ(outcome.status.code(), StatusCode::kInvalidArgument);
