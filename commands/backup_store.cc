@@ -273,8 +273,8 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes,
     return IoError("setting mode of " + temp_path + " failed: " + ErrnoText(errno));
   }
   if (exists) {
-    // Keeping the owner only works with the privilege to change it; without it the new file
-    // belongs to this process's user, which is still readable under the kept mode bits.
+    // Keeping the owner needs the privilege to change it. Without that privilege the new file
+    // belongs to this process's user and keeps the old mode bits.
     (void)::fchown(fd.get(), existing.st_uid, existing.st_gid);
   }
   if (::fsync(fd.get()) != 0) {

@@ -33,8 +33,8 @@ class BackupStore {
  public:
   explicit BackupStore(std::string root) : root_(std::move(root)) {}
 
-  // Copies the file at `path` into the store. Fills id, sha256, size and taken_at_ns of
-  // `record` and returns it.
+  // Copies the file at `path` into the store. Fills id, sha256 and size of `record`, and
+  // taken_at_ns when it is 0, and returns it.
   Result<BackupRecord> PutFile(const std::string& path, BackupRecord record);
   Result<BackupRecord> PutBytes(const std::string& bytes, BackupRecord record);
 

@@ -18,8 +18,9 @@ namespace rollbook::commands {
 class Redactor {
  public:
   // Registers a value; values shorter than 4 bytes are ignored because they would redact noise.
-  // It is const so that a step, which receives a const Redactor, can register a value it
-  // generates (such as a rotated key); registering only widens what Apply() removes.
+  // It is const because a step receives a const Redactor and must still register a value it
+  // generates, such as a rotated key. Registering only widens what Apply() removes. The value's
+  // JSON-escaped form is registered too, for secrets echoed inside JSON bodies.
   void Add(const std::string& secret) const;
   std::string Apply(std::string text) const;
 
