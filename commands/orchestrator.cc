@@ -230,6 +230,8 @@ void Orchestrator::Launch(const std::string& rollback_id, std::optional<Operator
   environment.executor_actor = options_.executor_actor;
   environment.executor_description = executor_description_;
   environment.catalog = [this] {
+    // The run's own backups were appended before this call; let the fold catch up with them.
+    WaitApplied(ledger_.HeadPosition(), std::chrono::seconds(10));
     InMemoryBackupCatalog catalog;
     std::lock_guard<std::mutex> catalog_lock(mutex_);
     for (const auto& [id, rollback] : fold_.rollbacks()) {
@@ -241,7 +243,6 @@ void Orchestrator::Launch(const std::string& rollback_id, std::optional<Operator
     }
     return catalog;
   };
-  environment.notify = notify_;
   if (!state->Active() && !decision) return;
   run->thread = std::thread([environment, snapshot = *state, run, decision]() mutable {
     RunRollback(environment, std::move(snapshot), run->control, std::move(decision));

@@ -92,9 +92,6 @@ class Orchestrator final : public CommandService {
   std::map<std::string, std::shared_ptr<RunningRollback>> runs_;  // guarded by mutex_
   bool stopping_ = false;                                // guarded by mutex_
 
-  // Sends rollback notifications; set by SetNotifier before Start().
-  std::function<void(const projections::RollbackState&, const std::string&, const std::string&)> notify_;
-
   std::unique_ptr<ledger::Subscription> subscription_;
   std::thread follower_;
 };

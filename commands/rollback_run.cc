@@ -1,5 +1,7 @@
 #include "commands/rollback_run.h"
 
+#include "commands/notifier.h"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -214,6 +216,7 @@ class ComponentRunner {
     context.target_time_ns = rollback_.target_time_ns;
     context.backups = environment_.backups;
     context.redactor = &redactor_;
+    context.params = &params;  // secret references unresolved: safe to describe
     std::string description = driver == nullptr ? "" : redactor_.Apply(driver->Describe(context));
 
     int64_t started = NowNs();
@@ -329,6 +332,51 @@ void ApplyDecision(RollbackState& state, const OperatorDecision& decision, Rollb
   }
 }
 
+// Builds the rollback's notifier from the runbook's targets; each result becomes an event.
+// A target whose URL cannot be resolved is recorded as a failed notification and left out.
+std::unique_ptr<Notifier> MakeNotifier(const RollbackState& state, RollbackEventWriter& writer,
+                                       Redactor& redactor) {
+  nlohmann::json targets = nlohmann::json::parse(state.notifications_json, nullptr, false);
+  if (!targets.is_array() || targets.empty()) return nullptr;
+  auto record = [&writer, &redactor, id = state.id](const NotificationOutcome& outcome) {
+    (void)writer.Append([&](schema::Payload::Builder p) {
+      auto event = outcome.delivered() ? p.initNotificationSent() : p.initNotificationFailed();
+      event.setRollbackId(id);
+      event.setChannel(outcome.target);
+      event.setTrigger(outcome.trigger);
+      event.setStatusCode(static_cast<uint32_t>(outcome.http_status));
+      event.setAttempts(static_cast<uint32_t>(outcome.attempts));
+      event.setError(redactor.Apply(outcome.error));
+    });
+  };
+  std::vector<NotifierTarget> resolved;
+  for (const auto& target : targets) {
+    NotifierTarget notifier_target;
+    notifier_target.name = target.value("name", "notification");
+    notifier_target.kind = target.value("kind", "webhook");
+    notifier_target.triggers = target.value("on", std::vector<std::string>{});
+    auto url = ResolveSecrets(target.value("url", ""), redactor);
+    if (!url.ok() || !url->is_string() || url->get<std::string>().empty()) {
+      std::string error = url.ok() ? "the URL is empty" : url.status().message();
+      spdlog::warn("rollback {}: notification target {} left out: {}", state.id, notifier_target.name, error);
+      record(NotificationOutcome{notifier_target.name, "start", 0, 0, error});
+      continue;
+    }
+    notifier_target.url = url->get<std::string>();
+    resolved.push_back(std::move(notifier_target));
+  }
+  if (resolved.empty()) return nullptr;
+  return std::make_unique<Notifier>(std::move(resolved), record);
+}
+
+void Notify(Notifier* notifier, const RollbackState& state, const std::string& trigger,
+            const std::string& text, const std::string& outcome) {
+  if (notifier == nullptr) return;
+  notifier->Enqueue(trigger, text,
+                    {{"rollback_id", state.id}, {"feature", state.feature},
+                     {"environment", state.environment}, {"scope", state.scope}, {"outcome", outcome}});
+}
+
 schema::Outcome RollbackOutcome(const std::vector<ComponentStatus>& statuses, bool cancelled) {
   size_t succeeded = 0;
   for (ComponentStatus status : statuses) {
@@ -405,14 +453,15 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
   spdlog::info("rollback {} {} ({} components, scope {}, environment {})", state.id,
                first_run ? "started" : "resumed", state.components.size(), state.scope,
                state.environment);
-  if (first_run && environment.notify) {
-    environment.notify(state, "start",
-                       "Rollback " + state.id + " of " + state.feature + " in " + state.environment +
-                           " started by " + state.actor + ": " + state.reason);
-  }
-
   // Schedule components as their dependencies finish; independent ones run in parallel.
   Redactor redactor;
+  std::unique_ptr<Notifier> notifier = state.dry_run ? nullptr : MakeNotifier(state, writer, redactor);
+  if (first_run) {
+    Notify(notifier.get(), state, "start",
+           "Rollback " + state.id + " of " + state.feature + " in " + state.environment +
+               " started by " + state.actor + ": " + state.reason,
+           "running");
+  }
   std::map<std::string, ComponentStatus> finished;
   std::map<std::string, std::future<ComponentStatus>> running;
   for (const auto& component : state.components) {
@@ -497,11 +546,10 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
   }
   std::string outcome_name(projections::OutcomeName(static_cast<int>(outcome)));
   spdlog::info("rollback {} finished: {} ({})", state.id, outcome_name, summary);
-  if (environment.notify) {
-    environment.notify(state, outcome == schema::Outcome::SUCCEEDED ? "completion" : "failure",
-                       "Rollback " + state.id + " of " + state.feature + " in " + state.environment +
-                           " " + outcome_name + ": " + summary);
-  }
+  Notify(notifier.get(), state, outcome == schema::Outcome::SUCCEEDED ? "completion" : "failure",
+         "Rollback " + state.id + " of " + state.feature + " in " + state.environment + " " +
+             outcome_name + ": " + summary,
+         outcome_name);
   if (state.drill) {
     (void)writer.Append([&](schema::Payload::Builder p) {
       auto event = p.initDrillCompleted();

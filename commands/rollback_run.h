@@ -64,11 +64,6 @@ struct RunEnvironment {
   std::function<InMemoryBackupCatalog()> catalog;
   std::string executor_actor = "rollbook";
   std::string executor_description;  // "pid <n> on <host>"
-  // Sends a rollback notification ("start", "completion", "failure") to the runbook's targets
-  // and records the result; never fails the rollback. May be empty.
-  std::function<void(const projections::RollbackState&, const std::string& trigger,
-                     const std::string& text)>
-      notify;
 };
 
 // Runs the rollback in `state` to completion (or until it waits for an operator and is
