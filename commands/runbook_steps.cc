@@ -49,7 +49,8 @@ void AddTypeProblem(ReadContext& context, const YAML::Node& node, const ParamSpe
   context.problems.Add(node,
                        "parameter " + Quoted(spec.name) + " of " + label + " must be " +
                            std::string(ParamTypeName(spec.type)) + ", not " + actual,
-                       spec.help.empty() ? "change the value's type" : "it is: " + spec.help);
+                       "write " + std::string(ParamTypeName(spec.type)) +
+                           (spec.help.empty() ? "" : ". " + spec.name + ": " + spec.help));
 }
 
 // Converts a scalar for an integer or boolean parameter. A ${vars.NAME} reference defers the
