@@ -1,0 +1,191 @@
+// Endpoints that read events: /v1/events, /v1/events/{position}, /v1/streams/{id} and the
+// Server-Sent Events stream /v1/subscribe.
+#include <nlohmann/json.hpp>
+
+#include "ledger/event_json.h"
+#include "ledger/ledger.h"
+#include "projections/event_query.h"
+#include "tools/server/api_internal.h"
+
+namespace rollbook::server {
+namespace {
+
+constexpr uint64_t kDefaultPageSize = 100;
+constexpr uint64_t kMaxPageSize = 1000;
+constexpr uint64_t kDefaultExportSize = 1000;
+constexpr uint64_t kMaxExportSize = 10000;
+constexpr uint64_t kMaxPosition = uint64_t{1} << 62;
+
+Status ReadFilter(const QueryParams& query, projections::EventFilter& filter) {
+  filter.stream = query.Get("stream").value_or("");
+  filter.types = query.GetList("type");
+  filter.actor = query.Get("actor").value_or("");
+  filter.component = query.Get("component").value_or("");
+  filter.rollback_id = query.Get("rollback").value_or("");
+  auto since = query.GetTime("since");
+  if (!since.ok()) return since.status();
+  auto until = query.GetTime("until");
+  if (!until.ok()) return until.status();
+  filter.since_ns = *since;
+  filter.until_ns = *until;
+  if (filter.since_ns != 0 && filter.until_ns != 0 && filter.until_ns <= filter.since_ns) {
+    return InvalidArgument("invalid value for parameter 'until': it must be later than 'since'");
+  }
+  return Status::Ok();
+}
+
+// Reads `after` or `cursor` (not both) as the position to continue after.
+Result<uint64_t> ReadStart(const QueryParams& query, const projections::EventFilter& filter) {
+  auto cursor = query.Get("cursor");
+  if (cursor && query.Get("after")) {
+    return InvalidArgument("invalid parameters: use either 'after' or 'cursor', not both");
+  }
+  if (cursor) return DecodeCursor(*cursor, filter);
+  return query.GetUnsigned("after", 0, 0, kMaxPosition);
+}
+
+bool WantsNdjson(const ApiCall& call) {
+  auto format = call.query.Get("format");
+  if (format) return *format == "ndjson";
+  return call.request.Header("accept").find("application/x-ndjson") != std::string::npos;
+}
+
+// Appends the events as a JSON array, using the schema-driven JSON of each event.
+Status AppendEventArray(const std::vector<ledger::RecordedEvent>& events, std::string& out) {
+  out.push_back('[');
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto json = ledger::EventToJson(events[i]);
+    if (!json.ok()) return json.status();
+    if (i > 0) out.push_back(',');
+    out += *json;
+  }
+  out.push_back(']');
+  return Status::Ok();
+}
+
+// Builds the JSON page body: {<prefix fields>, "events": [...], "next_cursor", "has_more"}.
+HttpResponse PageResponse(const projections::EventPage& page,
+                          const projections::EventFilter& filter, nlohmann::json fields) {
+  fields["next_cursor"] = EncodeCursor(page.next_after, filter);
+  fields["has_more"] = page.has_more;
+  std::string head = fields.dump();
+  HttpResponse response;
+  response.body = "{\"events\":";
+  Status appended = AppendEventArray(page.events, response.body);
+  if (!appended.ok()) return ErrorResponse(appended);
+  response.body += "," + head.substr(1) + "\n";
+  return response;
+}
+
+HttpResponse NdjsonResponse(const projections::EventPage& page,
+                            const projections::EventFilter& filter) {
+  HttpResponse response;
+  response.content_type = "application/x-ndjson";
+  for (const auto& event : page.events) {
+    auto json = ledger::EventToJson(event);
+    if (!json.ok()) return ErrorResponse(json.status());
+    response.body += *json;
+    response.body.push_back('\n');
+  }
+  response.headers.emplace_back("Rollbook-Next-Cursor", EncodeCursor(page.next_after, filter));
+  response.headers.emplace_back("Rollbook-Has-More", page.has_more ? "true" : "false");
+  return response;
+}
+
+}  // namespace
+
+HttpResponse ListEvents(ApiCall& call) {
+  Status known = call.query.CheckKnown({"stream", "type", "actor", "component", "rollback", "since",
+                                        "until", "after", "cursor", "limit", "format"});
+  if (!known.ok()) return ErrorResponse(known);
+  auto format = call.query.Get("format");
+  if (format && *format != "json" && *format != "ndjson") {
+    return ErrorResponse(
+        400, "invalid_argument",
+        "invalid value '" + *format + "' for parameter 'format': use json or ndjson");
+  }
+  bool ndjson = WantsNdjson(call);
+
+  projections::EventFilter filter;
+  Status read = ReadFilter(call.query, filter);
+  if (!read.ok()) return ErrorResponse(read);
+  auto after = ReadStart(call.query, filter);
+  if (!after.ok()) return ErrorResponse(after.status());
+  auto limit = call.query.GetUnsigned("limit", ndjson ? kDefaultExportSize : kDefaultPageSize, 1,
+                                      ndjson ? kMaxExportSize : kMaxPageSize);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+
+  auto page = projections::QueryEvents(*call.dependencies.ledger, call.dependencies.runner, filter,
+                                       *after, *limit);
+  if (!page.ok()) return ErrorResponse(page.status());
+  if (ndjson) return NdjsonResponse(*page, filter);
+  return PageResponse(*page, filter, {{"head", call.dependencies.ledger->HeadPosition()}});
+}
+
+HttpResponse GetEvent(ApiCall& call) {
+  Status known = call.query.CheckKnown({});
+  if (!known.ok()) return ErrorResponse(known);
+  QueryParams path({{"position", call.path_params["position"]}});
+  auto position = path.GetUnsigned("position", 0, 1, kMaxPosition);
+  if (!position.ok()) return ErrorResponse(position.status());
+  auto event = call.dependencies.ledger->ReadEvent(*position);
+  if (!event.ok()) return ErrorResponse(event.status());
+  auto json = ledger::EventToJson(*event);
+  if (!json.ok()) return ErrorResponse(json.status());
+  HttpResponse response;
+  response.body = *json + "\n";
+  return response;
+}
+
+HttpResponse GetStream(ApiCall& call) {
+  Status known = call.query.CheckKnown({"after", "cursor", "limit"});
+  if (!known.ok()) return ErrorResponse(known);
+  projections::EventFilter filter;
+  filter.stream = call.path_params["id"];
+  auto version = call.dependencies.ledger->StreamVersion(filter.stream);
+  if (!version.ok()) return ErrorResponse(version.status());
+  if (*version == 0) return ErrorResponse(NotFound("no stream named '" + filter.stream + "'"));
+  auto after = ReadStart(call.query, filter);
+  if (!after.ok()) return ErrorResponse(after.status());
+  auto limit = call.query.GetUnsigned("limit", kDefaultPageSize, 1, kMaxPageSize);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+
+  auto page = projections::QueryEvents(*call.dependencies.ledger, call.dependencies.runner, filter,
+                                       *after, *limit);
+  if (!page.ok()) return ErrorResponse(page.status());
+  return PageResponse(*page, filter, {{"stream", filter.stream}, {"version", *version}});
+}
+
+HttpResponse Subscribe(ApiCall& call) {
+  Status known =
+      call.query.CheckKnown({"stream", "type", "actor", "component", "rollback", "after"});
+  if (!known.ok()) return ErrorResponse(known);
+  SseStart start;
+  Status read = ReadFilter(call.query, start.filter);
+  if (!read.ok()) return ErrorResponse(read);
+
+  // A reconnecting EventSource sends the id of the last event it received.
+  std::string last_event_id = call.request.Header("last-event-id");
+  QueryParams resume = last_event_id.empty() ? call.query : QueryParams({{"after", last_event_id}});
+  auto after = resume.GetUnsigned("after", 0, 0, kMaxPosition);
+  if (!after.ok()) {
+    return ErrorResponse(400, "invalid_argument",
+                         last_event_id.empty() ? after.status().message()
+                                               : "invalid Last-Event-ID header '" + last_event_id +
+                                                     "': expected an event position");
+  }
+  start.after = *after;
+
+  if (call.dependencies.subscription_available && !call.dependencies.subscription_available()) {
+    HttpResponse response = ErrorResponse(
+        429, "too_many_requests", "too many open subscriptions on this server; retry later");
+    response.headers.emplace_back("Retry-After", "5");
+    return response;
+  }
+  HttpResponse response;
+  response.content_type = "text/event-stream";
+  response.sse = start;
+  return response;
+}
+
+}  // namespace rollbook::server
