@@ -159,8 +159,9 @@ void ReadRunbook(ReadContext& context, const YAML::Node& root);
 // Reports each cycle in the components' `after:` lists.
 void CheckAfterCycles(ReadContext& context);
 
-// Orders `names` so that each comes after its `after:` dependencies inside the set; among ready
-// components the earlier in `runbook.components` goes first. Fails naming a cycle.
+// Orders `names` so that each comes after its `after:` dependencies inside the set. Among
+// components whose dependencies are placed, the one written first in the runbook goes first.
+// Fails naming the components of a cycle.
 Result<std::vector<std::string>> TopologicalOrder(const Runbook& runbook,
                                                   const std::set<std::string>& names);
 
