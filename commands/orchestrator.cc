@@ -68,9 +68,9 @@ void FillPlan(schema::RollbackRequested::Builder requested, const Plan& plan) {
   }
 }
 
-std::string NotificationsJson(const Runbook& runbook) {
+std::string NotificationsJson(const Plan& plan) {
   json targets = json::array();
-  for (const auto& target : runbook.notifications) {
+  for (const auto& target : plan.notifications) {
     targets.push_back({{"name", target.name}, {"kind", target.kind}, {"url", target.url}, {"on", target.on}});
   }
   return targets.dump();
@@ -407,7 +407,7 @@ Result<nlohmann::json> Orchestrator::StartRollback(const CommandRequest& request
         event.setRunbookPath(runbook->path);
         event.setRunbookSha256(runbook->sha256);
         event.setBudgetMs(plan->budget_ms);
-        event.setNotificationsJson(NotificationsJson(*runbook));
+        event.setNotificationsJson(NotificationsJson(*plan));
         event.setMonitorJson(runbook->monitor_json);
         FillPlan(event, *plan);
       }),

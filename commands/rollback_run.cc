@@ -379,12 +379,14 @@ void Notify(Notifier* notifier, const RollbackState& state, const std::string& t
 
 schema::Outcome RollbackOutcome(const std::vector<ComponentStatus>& statuses, bool cancelled) {
   size_t succeeded = 0;
+  size_t partial = 0;
   for (ComponentStatus status : statuses) {
     if (status == ComponentStatus::kSucceeded) ++succeeded;
+    if (status == ComponentStatus::kPartial) ++partial;
   }
   if (cancelled) return schema::Outcome::CANCELLED;
   if (succeeded == statuses.size()) return schema::Outcome::SUCCEEDED;
-  if (succeeded == 0) return schema::Outcome::FAILED;
+  if (succeeded == 0 && partial == 0) return schema::Outcome::FAILED;
   return schema::Outcome::PARTIALLY_SUCCEEDED;
 }
 
