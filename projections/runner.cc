@@ -244,37 +244,15 @@ struct ProjectionRunner::Impl {
 
   // --- Folding a range on the calling thread ----------------------------------------------------
 
-  // Folds events 1..`to` into a detached projection, stopping before the first event recorded
-  // after `until_ns` when that is non-zero; recording times never decrease along positions.
-  // Returns the last folded position.
-  Result<uint64_t> FoldDetached(Projection& projection, uint64_t to, int64_t until_ns) {
-    ledger::ReadOptions read;
-    read.to_position = to;
-    auto it = ledger.Read(read);
-    if (!it.ok()) return it.status();
-    uint64_t last = 0;
-    for (; (*it)->Valid(); (*it)->Next()) {
-      const ledger::RecordedEvent& event = (*it)->event();
-      if (until_ns != 0 && event.recorded_at_ns > until_ns) break;
-      projection.Apply(event);
-      last = event.position;
-    }
-    ROLLBOOK_RETURN_IF_ERROR((*it)->status());
-    return last;
-  }
-
   Result<nlohmann::json> Evaluate(std::string_view name, uint64_t position, int64_t until_ns) {
     Slot* slot = Find(name);
     if (slot == nullptr) return UnknownProjection(name);
-    std::unique_ptr<Projection> detached;
+    std::unique_ptr<Projection> prototype;
     {
       std::shared_lock<std::shared_mutex> lock(slot->state_mutex);
-      detached = slot->projection->NewDetached();
+      prototype = slot->projection->NewDetached();
     }
-    auto last = FoldDetached(*detached, position, until_ns);
-    if (!last.ok()) return last.status();
-    return nlohmann::json{
-        {"projection", slot->name}, {"position", *last}, {"state", detached->ToJson()}};
+    return EvaluateProjection(ledger, *prototype, position, until_ns);
   }
 
   Status RebuildStopped(Slot& slot, const RebuildProgress& progress) {
@@ -311,6 +289,28 @@ struct ProjectionRunner::Impl {
     return Status::Ok();
   }
 };
+
+Result<nlohmann::json> EvaluateProjection(ledger::Ledger& ledger, const Projection& prototype,
+                                          uint64_t position, int64_t until_ns) {
+  std::unique_ptr<Projection> detached = prototype.NewDetached();
+  ledger::ReadOptions read;
+  read.to_position = position;
+  auto it = ledger.Read(read);
+  if (!it.ok()) return it.status();
+
+  // Recording times never decrease along positions, so the first later event ends the fold.
+  uint64_t last = 0;
+  for (; (*it)->Valid(); (*it)->Next()) {
+    const ledger::RecordedEvent& event = (*it)->event();
+    if (until_ns != 0 && event.recorded_at_ns > until_ns) break;
+    detached->Apply(event);
+    last = event.position;
+  }
+  ROLLBOOK_RETURN_IF_ERROR((*it)->status());
+  return nlohmann::json{{"projection", std::string(prototype.name())},
+                        {"position", last},
+                        {"state", detached->ToJson()}};
+}
 
 std::string ProjectionDirectory(const std::string& ledger_directory) {
   return ledger_directory + "/projections";

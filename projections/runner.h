@@ -97,6 +97,13 @@ class ProjectionRunner {
   std::unique_ptr<Impl> impl_;
 };
 
+// Folds events 1..position of `ledger` into a new detached projection of the same kind as
+// `prototype`, stopping before the first event recorded after `until_ns` when that is non-zero.
+// Returns {"projection", "position": last folded, "state": ToJson()}. Needs no projection store,
+// so it works on a read-only ledger while a server runs.
+Result<nlohmann::json> EvaluateProjection(ledger::Ledger& ledger, const Projection& prototype,
+                                          uint64_t position, int64_t until_ns);
+
 // Creates the projections `rollbook serve` runs: rollbacks, components, metrics and audit.
 std::vector<std::unique_ptr<Projection>> MakeDefaultProjections();
 
