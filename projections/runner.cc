@@ -83,6 +83,12 @@ struct ProjectionRunner::Impl {
       spdlog::info("projection {}: stored format {} differs from {}; rebuilding from the log",
                    slot.name, stored->format_version, wanted);
       ROLLBOOK_RETURN_IF_ERROR(store->Reset(slot.name));
+    } else if (stored->position > ledger.HeadPosition()) {
+      // The ledger lost events the projection had applied, as after a crash with --no-sync.
+      spdlog::warn(
+          "projection {}: checkpoint {} is past the ledger head {}; rebuilding from the log",
+          slot.name, stored->position, ledger.HeadPosition());
+      ROLLBOOK_RETURN_IF_ERROR(store->Reset(slot.name));
     }
     auto reader = store->NewReader(slot.name);
     if (!reader.ok()) return reader.status();

@@ -189,6 +189,28 @@ TEST_F(ProjectionTest, CheckpointSurvivesReopen) {
   EXPECT_EQ(StateOf("rollbacks")["rollbacks"].size(), 5u);
 }
 
+TEST_F(ProjectionTest, CheckpointPastHeadStartsOver) {
+  OpenRunner();
+  runner_->Start();
+  Rollback("rb-1").Component("flags", {{"flip", "flagd"}}).RunToCompletion(Outcome::SUCCEEDED, 10);
+  WaitUntilCaughtUp();
+  runner_.reset();
+
+  // A ledger shorter than the stored checkpoints, as if it had lost its tail.
+  ledger::Options options = DefaultOptions();
+  options.directory = dir_.Join("short-ledger");
+  auto short_ledger = ledger::Ledger::Create(options, "tester");
+  ASSERT_TRUE(short_ledger.ok()) << short_ledger.status().ToString();
+  projections::RunnerOptions runner_options;
+  runner_options.directory = projections::ProjectionDirectory(ledger_dir_);
+  auto reopened = ProjectionRunner::Open(**short_ledger, projections::MakeDefaultProjections(),
+                                         runner_options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  for (const auto& status : (*reopened)->Statuses()) {
+    EXPECT_EQ(status.committed_position, 0u) << status.name;
+  }
+}
+
 TEST_F(ProjectionTest, FollowerCommitsWhileRunning) {
   OpenRunner();
   runner_->Start();
