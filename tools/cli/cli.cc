@@ -9,7 +9,10 @@
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
 #include "tools/cli/ledger_commands.h"
+#include "tools/cli/replay_command.h"
 #include "tools/cli/rollback_commands.h"
+#include "tools/cli/serve_command.h"
+#include "tools/cli/token_command.h"
 
 namespace rollbook::cli {
 namespace {
@@ -71,6 +74,9 @@ int ParseAndRun(int argc, char** argv) {
   AddGlobalOptions(app, options);
   AddLedgerCommands(app, options);
   AddRollbackCommands(app, options);
+  AddServeCommand(app, options);
+  AddReplayCommand(app, options);
+  AddTokenCommand(app, options);
 
   try {
     app.parse(argc, argv);
