@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -358,7 +359,7 @@ TEST_F(LedgerCliTest, VerifyNamesFirstAlteredPosition) {
 TEST_F(LedgerCliTest, ExportImportRoundTrip) {
   Init();
   Note("s", "one", {"--idempotency-key", "k-1"});
-  Note("t", "two");
+  Note("t", "two\nlines, \"quoted\", ünïcode\ttab");
   std::string export_path = dir_.Join("ledger.jsonl");
   CommandResult exported = Rollbook({"export", "--output", export_path});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
@@ -379,6 +380,43 @@ TEST_F(LedgerCliTest, ExportImportRoundTrip) {
   EXPECT_EQ(copy["headHash"], original["headHash"]);
   EXPECT_EQ(copy["ledgerId"], original["ledgerId"]);
   EXPECT_EQ(RunWithEnvironment({"--ledger", copy_dir, "verify"}, {}).exit_code, 0);
+}
+
+TEST_F(LedgerCliTest, ExportImportKeepsFloatingPointValues) {
+  Init();
+  {
+    ledger::Options options;
+    options.directory = ledger_dir_;
+    auto opened = ledger::Ledger::Open(options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ledger::AppendRequest request;
+    request.stream = "rb-1";
+    request.actor = "tester";
+    request.events.push_back(ledger::MakeEvent([](schema::Payload::Builder payload) {
+      auto started = payload.initMonitorStarted();
+      started.setRollbackId("rb-1");
+      auto probe = started.initProbes(1)[0];
+      probe.setName("latency");
+      probe.setMaximum(std::numeric_limits<double>::quiet_NaN());
+      probe.setMinimum(-std::numeric_limits<double>::infinity());
+      probe.setMaxErrorRate(0.1);
+    }));
+    request.events.push_back(ledger::MakeEvent([](schema::Payload::Builder payload) {
+      auto sample = payload.initMonitorSample();
+      sample.setProbe("latency");
+      sample.setMean(1.0 / 3.0);
+      sample.setLast(123456789.123456789);
+      sample.setMinimum(5e-324);
+    }));
+    ASSERT_TRUE((*opened)->Append(request).ok());
+  }
+  std::string export_path = dir_.Join("ledger.jsonl");
+  ASSERT_EQ(Rollbook({"export", "--output", export_path}).exit_code, 0);
+
+  std::string copy_dir = dir_.Join("copy");
+  CommandResult imported = Rollbook({"import", export_path, "--into", copy_dir});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_EQ(InfoJson(copy_dir)["headHash"], InfoJson(ledger_dir_)["headHash"]);
 }
 
 TEST_F(LedgerCliTest, ImportRejectsTamperedExport) {

@@ -122,6 +122,7 @@ int RunImport(const GlobalOptions& options, const ImportArguments& arguments) {
   staging.Keep();
   renamed = SyncDirectory(ParentDirectory(arguments.into));
   if (!renamed.ok()) return ReportFailure(renamed);
+  spdlog::info("imported {} events from {} into {}", *imported, arguments.file, arguments.into);
 
   if (options.json) {
     fmt::print("{}\n",
