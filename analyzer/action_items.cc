@@ -1,0 +1,121 @@
+#include "analyzer/action_items.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "analyzer/analysis_internal.h"
+#include "analyzer/format.h"
+#include "ledger/payload.h"
+
+namespace rollbook::analyzer {
+namespace {
+
+// Appends on a conflict at most this many times before giving up.
+constexpr int kAppendAttempts = 5;
+
+uint64_t ItemNumber(const std::string& id) {
+  if (id.size() < 4 || id.compare(0, 3, "ai-") != 0) return 0;
+  uint64_t number = 0;
+  for (size_t i = 3; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return 0;
+    number = number * 10 + static_cast<uint64_t>(id[i] - '0');
+  }
+  return number;
+}
+
+ledger::ExpectedVersion ExpectVersion(uint64_t version) {
+  return version == 0 ? ledger::ExpectedVersion::NoStream()
+                      : ledger::ExpectedVersion::Exactly(version);
+}
+
+Result<ledger::AppendResult> AppendToActions(ledger::Ledger& ledger, uint64_t version,
+                                             const std::string& rollback_id,
+                                             const std::string& actor, ledger::NewEvent event) {
+  ledger::AppendRequest request;
+  request.stream = kActionStream;
+  request.expected = ExpectVersion(version);
+  request.actor = actor;
+  request.correlation_id = rollback_id;
+  request.events.push_back(std::move(event));
+  return ledger.Append(request);
+}
+
+}  // namespace
+
+Result<std::string> AddActionItem(ledger::Ledger& ledger, const NewActionItem& item) {
+  if (item.text.empty()) return InvalidArgument("the action item text is empty; say what to do");
+  if (item.kind != "action" && item.kind != "lesson") {
+    return InvalidArgument("unknown action item kind '" + item.kind + "'; use action or lesson");
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto version = ledger.StreamVersion(kActionStream);
+    if (!version.ok()) return version.status();
+    auto replay = internal::ReplayLedger(ledger, "");
+    if (!replay.ok()) return replay.status();
+    if (replay->fold.Find(item.rollback_id) == nullptr) {
+      return NotFound("no rollback " + item.rollback_id +
+                      " in this ledger; list the rollbacks with `rollbook status`");
+    }
+    uint64_t highest = 0;
+    for (const ActionItem& other : internal::CollectActionItems(replay->action_events, "")) {
+      highest = std::max(highest, ItemNumber(other.id));
+    }
+    std::string id = "ai-" + std::to_string(highest + 1);
+
+    auto appended = AppendToActions(ledger, *version, item.rollback_id, item.actor,
+                                    ledger::MakeEvent([&](schema::Payload::Builder payload) {
+                                      auto added = payload.initActionItemAdded();
+                                      added.setActionId(id);
+                                      added.setRollbackId(item.rollback_id);
+                                      added.setText(item.text);
+                                      added.setOwner(item.owner);
+                                      added.setDueAtNs(item.due_at_ns);
+                                      added.setKind(item.kind);
+                                    }));
+    if (appended.ok()) {
+      spdlog::info("{} {} added to rollback {} by {}", item.kind, id, item.rollback_id, item.actor);
+      return id;
+    }
+    if (appended.status().code() != StatusCode::kConflict || attempt == kAppendAttempts) {
+      return appended.status();
+    }
+    spdlog::warn("another writer added an action item first; retrying with the next id");
+  }
+}
+
+Status ResolveActionItem(ledger::Ledger& ledger, const std::string& action_id,
+                         const std::string& resolution, const std::string& actor) {
+  for (int attempt = 1;; ++attempt) {
+    auto version = ledger.StreamVersion(kActionStream);
+    if (!version.ok()) return version.status();
+    auto items = ListActionItems(ledger);
+    if (!items.ok()) return items.status();
+    auto found = std::find_if(items->begin(), items->end(),
+                              [&](const ActionItem& item) { return item.id == action_id; });
+    if (found == items->end()) {
+      return NotFound("no action item " + action_id +
+                      "; list the open ones with `rollbook action list`");
+    }
+    if (found->resolved) {
+      return Conflict("action item " + action_id + " was already resolved by " +
+                      found->resolved_by + " at " + FormatTime(found->resolved_at_ns));
+    }
+
+    auto appended = AppendToActions(ledger, *version, found->rollback_id, actor,
+                                    ledger::MakeEvent([&](schema::Payload::Builder payload) {
+                                      auto resolved = payload.initActionItemResolved();
+                                      resolved.setActionId(action_id);
+                                      resolved.setResolution(resolution);
+                                    }));
+    if (appended.ok()) {
+      spdlog::info("action item {} resolved by {}", action_id, actor);
+      return Status::Ok();
+    }
+    if (appended.status().code() != StatusCode::kConflict || attempt == kAppendAttempts) {
+      return appended.status();
+    }
+  }
+}
+
+}  // namespace rollbook::analyzer
