@@ -1,5 +1,6 @@
 // The ledger subcommands that write: init, note and ledger-backup.
 #include "tools/cli/ledger_commands.h"
+#include "tools/cli/rollback_commands.h"
 
 #include <fmt/core.h>
 
@@ -51,6 +52,17 @@ int RunNote(const GlobalOptions& options, const NoteArguments& arguments) {
     return ReportFailure(kExitUsage, "the note text is empty; pass the text to record");
   }
   auto opened = OpenLedger(options, LedgerAccess::kWrite, "note");
+  if (!opened.ok() && opened.status().code() == StatusCode::kBusy) {
+    // Another process owns the ledger: send the note through its command socket, waiting
+    // briefly when the owner is itself a short command.
+    nlohmann::json args = {{"text", arguments.text},
+                           {"stream", arguments.stream},
+                           {"idempotency_key", arguments.idempotency_key}};
+    if (!arguments.rollback.empty()) args["rollback_id"] = arguments.rollback;
+    if (!arguments.component.empty()) args["component"] = arguments.component;
+    GlobalOptions routed = options;
+    return RunOperatorCommand(routed, "note", args, /*follow=*/false);
+  }
   if (!opened.ok()) return ReportFailure(opened.status());
 
   ledger::AppendRequest request;

@@ -65,7 +65,7 @@ int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger, c
   if (!socket.ok()) spdlog::warn("other terminals cannot reach this process: {}", socket.status().ToString());
 
   uint64_t before = ledger->HeadPosition();
-  commands::CommandRequest request{command, &args, options.actor, ""};
+  commands::CommandRequest request{command, &args, options.actor, args.value("idempotency_key", "")};
   auto result = orchestrator.Execute(request);
   if (!result.ok()) return ReportFailure(result.status());
   std::string rollback_id = result->value("rollback_id", "");
@@ -95,7 +95,11 @@ int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger, c
 // Sends the command to the process that owns the ledger.
 int RunThroughOwner(GlobalOptions& options, const std::string& socket_path, const std::string& command,
                     const json& args, bool follow) {
-  json request = {{"command", command}, {"args", args}, {"actor", options.actor}, {"follow", follow}};
+  json request = {{"command", command},
+                  {"args", args},
+                  {"actor", options.actor},
+                  {"idempotency_key", args.value("idempotency_key", "")},
+                  {"follow", follow}};
   json final_state;
   auto result = commands::SendCommand(socket_path, request, [&](const json& line) {
     if (line.contains("progress") && !options.json) std::cout << line["progress"].get<std::string>() << std::endl;
