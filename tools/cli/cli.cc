@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 
+#include "tools/cli/analysis_commands.h"
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
 #include "tools/cli/ledger_commands.h"
@@ -77,6 +78,7 @@ int ParseAndRun(int argc, char** argv) {
   AddServeCommand(app, options);
   AddReplayCommand(app, options);
   AddTokenCommand(app, options);
+  AddAnalysisCommands(app, options);
 
   try {
     app.parse(argc, argv);
