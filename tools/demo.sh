@@ -106,5 +106,13 @@ echo "== what the ledger holds"
 "$rollbook" status
 "$rollbook" verify
 "$rollbook" info
+
+echo
+echo "== post-rollback analysis of rb-1"
+"$rollbook" analyze rb-1 --type summary
+"$rollbook" report rb-1 --format md --output "$demo_dir/rb-1-report.md"
+"$rollbook" report rb-1 --format html --output "$demo_dir/rb-1-report.html"
+"$rollbook" comms rb-1 --template internal-resolved
+echo "Incident reports: $demo_dir/rb-1-report.md and $demo_dir/rb-1-report.html"
 echo
 echo "The ledger and the sandbox files are in $demo_dir (ROLLBOOK_LEDGER=$ROLLBOOK_LEDGER)."
