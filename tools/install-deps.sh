@@ -10,10 +10,8 @@ packages=(
   nlohmann-json3-dev libpq-dev libhiredis-dev libcurl4-openssl-dev
   libboost-dev libboost-system-dev libkainjow-mustache-dev
   postgresql postgresql-client redis-server curl python3 util-linux procps
+  nginx wrk sqlite3 libsqlite3-dev hyperfine
 )
-if [[ "${ROLLBOOK_BENCH:-0}" == 1 ]]; then
-  packages+=(nginx wrk sqlite3 libsqlite3-dev hyperfine)
-fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -26,7 +26,7 @@ for argument in "$@"; do
   esac
 done
 
-ROLLBOOK_BENCH=1 tools/install-deps.sh
+tools/install-deps.sh
 
 build_dir="${ROLLBOOK_BENCH_BUILD_DIR:-$root/build-bench}"
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
