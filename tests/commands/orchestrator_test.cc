@@ -284,6 +284,7 @@ TEST_F(OrchestratorTest, SecretsNeverReachTheLedger) {
 )");
   auto state = StartAndWait();
   EXPECT_EQ(projections::OutcomeName(state.outcome), "failed");
+  orchestrator_.reset();  // its follower thread reads the ledger until it stops
   Close();
   // Scan every byte the ledger stored, including WAL and SST files.
   for (const auto& entry : std::filesystem::recursive_directory_iterator(ledger_dir_)) {

@@ -118,10 +118,14 @@ Result<std::vector<TokenEntry>> ReadTokensOrEmpty(const std::string& path) {
   return tokens;
 }
 
+// Returns a value that changes whenever the file is rewritten. The modification time alone can
+// repeat for two writes within one timestamp tick, but every atomic rewrite renames a new inode
+// into place, so the inode number is mixed in.
 int64_t ModificationTimeNs(const std::string& path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) return -1;
-  return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+  uint64_t mtime = static_cast<uint64_t>(info.st_mtim.tv_sec) * 1000000000 + info.st_mtim.tv_nsec;
+  return static_cast<int64_t>(mtime ^ (static_cast<uint64_t>(info.st_ino) * 0x9E3779B97F4A7C15ull));
 }
 
 }  // namespace
