@@ -5,8 +5,8 @@
 // method of an open Ledger is safe to call from any thread.
 //
 // Durability and visibility. With Options::sync (the default) Append() returns only after the
-// WAL holding its events has been fsynced; concurrent appenders share one write and one sync
-// (group commit). Events become visible to readers and subscribers in position order: no reader
+// WAL that contains its events has been fsynced. Concurrent appenders share one write and one
+// sync (group commit). Events become visible to readers and subscribers in position order: no reader
 // sees position N+1 before N is readable, so a consumer that checkpoints N+1 never skips N.
 // A failed write or sync stops the ledger from accepting appends until it is reopened, because
 // the state of the WAL tail is then unknown.
@@ -47,7 +47,7 @@ struct LedgerInfo {
   bool read_only = false;
 };
 
-// Which events a read returns. Positions are inclusive.
+// Filter and direction of a read. Positions are inclusive.
 struct ReadOptions {
   uint64_t from_position = 1;
   uint64_t to_position = kLastPosition;
@@ -61,8 +61,8 @@ struct ReadOptions {
   std::string correlation_id;       // only this rollback, when set
 };
 
-// Streams events without loading them all. Created by Ledger::Read(); it sees the events that
-// were committed when it was created. Not thread-safe; one thread uses one iterator.
+// Iterator over events that loads them one at a time. Created by Ledger::Read(), it returns the
+// events committed before it was created. It is not thread-safe, so one thread uses one iterator.
 class EventIterator {
  public:
   virtual ~EventIterator() = default;
@@ -74,7 +74,8 @@ class EventIterator {
 };
 
 // Delivers events after a position: first those already committed, then new ones as they
-// commit. A slow subscriber never blocks appenders; it reads from storage at its own pace.
+// commit. A slow subscriber does not block appenders, because it reads from storage at its own
+// pace (tested by ConcurrencyTest.SlowSubscriberDoesNotBlockAppends).
 class Subscription {
  public:
   virtual ~Subscription() = default;
@@ -106,7 +107,7 @@ class Ledger {
   virtual ~Ledger() = default;
 
   // Creates a new ledger in `options.directory` and appends LedgerInitialized at position 1.
-  // Fails with kAlreadyExists if the directory already holds a ledger.
+  // Fails with kAlreadyExists if the directory already contains a ledger.
   static Result<std::unique_ptr<Ledger>> Create(const Options& options, const std::string& actor);
 
   // Creates a ledger with no events at all, to receive an import through AppendVerbatim().
