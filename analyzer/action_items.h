@@ -2,8 +2,8 @@
 // rollback's id as correlation id, and tracked until an actionItemResolved event closes them.
 //
 // Item ids are "ai-<n>", numbered per ledger. Both functions append with an expected version of
-// the "actions" stream, so two writers racing for the same number cannot both succeed; the
-// loser re-reads and takes the next number.
+// the "actions" stream, so two writers racing for the same number cannot both succeed. The
+// loser reads the stream again and takes the next number.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Post-rollback analysis: what `rollbook analyze` and `rollbook report` say about one rollback,
+// Post-rollback analysis: what `rollbook analyze` and `rollbook report` show about one rollback,
 // computed by replaying the rollback's events from the ledger.
 //
 // Determinism. An analysis depends only on the ledger's events: it never reads the wall clock,

@@ -1,5 +1,5 @@
-// JSON form of an analysis. Member order is fixed (ordered_json), and numbers that a double
-// cannot hold exactly never appear, so the text is the same on every run.
+// JSON form of an analysis. Member order is fixed (ordered_json) and times are formatted text,
+// so the same analysis gives the same bytes on every run.
 #include <cmath>
 #include <nlohmann/json.hpp>
 

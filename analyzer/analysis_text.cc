@@ -28,6 +28,7 @@ std::string Summary(const Analysis& analysis) {
   text += fmt::format("  requested     {} by {}: {}\n", FormatTime(rollback.requested_at_ns),
                       rollback.actor, rollback.reason);
   text += fmt::format("  duration      {}\n", BudgetText(analysis.duration_ms, rollback.budget_ms));
+
   std::vector<std::string> components;
   for (const ComponentReport& component : analysis.components) {
     components.push_back(component.name + " " + component.status);
@@ -40,6 +41,7 @@ std::string Summary(const Analysis& analysis) {
       "cancel requests, {} findings\n",
       analysis.failures.size(), analysis.retries, analysis.skipped.size(),
       analysis.outcome_unknown.size(), analysis.cancellations.size(), analysis.findings.size());
+
   const MonitorReport& monitor = analysis.monitor;
   if (monitor.ran) {
     text += fmt::format("  monitoring    {} samples ({} failed), {} alerts{}\n", monitor.samples,
@@ -48,6 +50,7 @@ std::string Summary(const Analysis& analysis) {
   } else {
     text += "  monitoring    not run\n";
   }
+
   const Comparison& comparison = analysis.comparison;
   if (comparison.same_scope == 0) {
     text +=
@@ -141,6 +144,7 @@ std::string FollowUpLines(const Analysis& analysis) {
     text += fmt::format("  [{}] {} ({}): {}\n", finding.severity, finding.rule,
                         FormatPositions(finding.positions), finding.message);
   }
+
   text += fmt::format("Monitoring alerts ({})\n", analysis.monitor.alerts.size());
   if (analysis.monitor.alerts.empty()) {
     text += analysis.monitor.ran ? "  none\n" : "  none (monitoring did not run)\n";
@@ -150,6 +154,7 @@ std::string FollowUpLines(const Analysis& analysis) {
                         alert.probe, alert.breached ? "breached" : "recovered", alert.threshold,
                         alert.decision);
   }
+
   text += fmt::format("Recommendations ({})\n", analysis.recommendations.size());
   if (analysis.recommendations.empty()) text += "  none\n";
   for (const Recommendation& recommendation : analysis.recommendations) {
@@ -160,12 +165,14 @@ std::string FollowUpLines(const Analysis& analysis) {
     text += fmt::format("  recurring failure: {} also failed in {}\n", recurring.step,
                         JoinList(recurring.rollbacks));
   }
+
   text += fmt::format("Notes ({})\n", analysis.notes.size());
   if (analysis.notes.empty()) text += "  none\n";
   for (const NoteReport& note : analysis.notes) {
     text += fmt::format("  #{} {} {}: {}\n", note.position, FormatOffset(note.offset_ms),
                         note.actor, note.text);
   }
+
   text += fmt::format("Action items and lessons ({})\n", analysis.action_items.size());
   if (analysis.action_items.empty()) text += "  none\n";
   for (const ActionItem& item : analysis.action_items) {

@@ -55,12 +55,14 @@ json IssuesData(const Analysis& analysis, json& data) {
                         {"host", failure.host},
                         {"at", FormatOffset(failure.offset_ms)}});
   }
+
   json skipped = json::array();
   for (const StepEventReport& report : analysis.skipped) {
     skipped.push_back({{"step", report.component + "/" + report.step},
                        {"actor", report.actor},
                        {"reason", report.reason}});
   }
+
   json findings = json::array();
   for (const Finding& finding : analysis.findings) {
     findings.push_back(
@@ -70,6 +72,7 @@ json IssuesData(const Analysis& analysis, json& data) {
   for (const Recommendation& recommendation : analysis.recommendations) {
     recommendations.push_back({{"rule", recommendation.rule}, {"text", recommendation.text}});
   }
+
   data["has_failures"] = !failures.empty();
   data["has_findings"] = !findings.empty();
   data["has_skipped"] = !skipped.empty();
@@ -98,6 +101,7 @@ void FollowUpData(const Analysis& analysis, const CommsOptions& options, json& d
                      {"component", note.component},
                      {"text", note.text}});
   }
+
   json actions = json::array();
   json lessons = json::array();
   for (const ActionItem& item : analysis.action_items) {
@@ -110,6 +114,7 @@ void FollowUpData(const Analysis& analysis, const CommsOptions& options, json& d
                                                                                         : "open")}};
     (item.kind == "lesson" ? lessons : actions).push_back(std::move(entry));
   }
+
   json alerts = json::array();
   for (const AlertReport& alert : analysis.monitor.alerts) {
     alerts.push_back({{"probe", alert.probe},
@@ -118,6 +123,7 @@ void FollowUpData(const Analysis& analysis, const CommsOptions& options, json& d
                       {"decision", alert.decision},
                       {"at", FormatOffset(alert.offset_ms)}});
   }
+
   data["has_notes"] = !notes.empty();
   data["has_action_items"] = !actions.empty();
   data["has_lessons"] = !lessons.empty();
@@ -215,10 +221,10 @@ MustacheData ToMustache(const json& value) {
 // RenderCommsText() removes every marker from the output.
 constexpr char kJoinedTagMarker = '\x01';
 
-// Returns the template with every line that holds only a section or comment tag joined to the
-// next line, followed by kJoinedTagMarker. The Mustache spec removes such standalone lines from
-// the output; kainjow-mustache 4.1 removes them only for sections it renders, leaving a blank
-// line for skipped ones, and also drops a line that renders empty next to a section tag, which
+// Returns the template with every line that contains only a section or comment tag joined to
+// the next line, followed by kJoinedTagMarker. The Mustache spec removes such standalone lines
+// from the output. kainjow-mustache 4.1 removes them only for sections it renders, so skipped
+// ones leave a blank line. It also drops a line that renders empty next to a section tag, which
 // would swallow intended blank lines. Templates that change the delimiters stay unchanged.
 std::string JoinStandaloneTags(const std::string& text) {
   if (text.find("{{=") != std::string::npos) return text;

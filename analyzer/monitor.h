@@ -107,8 +107,8 @@ Result<MonitorSummary> RunMonitor(ledger::Ledger& ledger,
 
 // The automatic start after a rollback, for the process that ran it (and owns the ledger).
 // Returns nullopt at once when the rollback's runbook had no `monitor:` section or the rollback
-// was a dry run; otherwise parses the section with `variables` (the environment's runbook
-// variables after --set overrides) and runs RunMonitor(), blocking for the monitoring duration.
+// was a dry run. Otherwise it parses the section with `variables`, which are the environment's
+// runbook variables after --set overrides, and runs RunMonitor() for the whole duration.
 Result<std::optional<MonitorSummary>> MonitorAfterRollback(
     ledger::Ledger& ledger, const projections::RollbackState& rollback,
     const std::map<std::string, std::string>& variables, const MonitorOptions& options);

@@ -1,5 +1,5 @@
-// The monitoring loop: one thread per probe samples at the probe's interval; samples are
-// aggregated per window and threshold changes are recorded and notified as they happen.
+// The monitoring loop. One thread per probe samples at the probe's interval. Samples are
+// aggregated per window, and threshold changes are recorded and notified as they happen.
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
@@ -226,7 +226,7 @@ class MonitorRun {
         if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
       }
       ProbeSample sample = state.probe->Sample(stop);
-      if (Stopping()) return;  // a sample cut short by the stop says nothing about the system
+      if (Stopping()) return;  // a sample cut short by the stop is no measurement of the system
       Record(index, sample);
       if (Clock::now() > next + interval) next = Clock::now() - interval;  // skip missed ticks
     }
@@ -268,11 +268,7 @@ class MonitorRun {
       std::lock_guard<std::mutex> lock(probe_mutex_);
       ++(change.breached ? breaches_ : recoveries_);
     }
-    if (change.breached) {
-      spdlog::warn("{}", text);
-    } else {
-      spdlog::info("{}", text);
-    }
+    spdlog::info("{}", text);
     if (options_.progress) options_.progress(text);
     if (notifier_) {
       notifier_->Enqueue("alert", text,

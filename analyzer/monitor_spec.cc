@@ -203,6 +203,7 @@ Result<ProbeSpec> ReadProbe(const json& object, size_t index, std::set<std::stri
   if (!names.insert(probe.name).second)
     return InvalidArgument("monitor: two probes are named " + probe.name);
   probe.kind = reader.String("kind", true);
+
   auto kind_keys = kKindKeys.find(probe.kind);
   if (kind_keys == kKindKeys.end()) {
     reader.Fail("unknown kind '" + probe.kind + "'; use http, sql or command");
@@ -213,6 +214,7 @@ Result<ProbeSpec> ReadProbe(const json& object, size_t index, std::set<std::stri
       reader.Fail("unknown key '" + key + "' for a " + probe.kind + " probe");
     }
   }
+
   ReadKindFields(reader, probe);
   probe.interval_ms = reader.Duration("interval", probe.interval_ms);
   probe.timeout_ms = reader.Duration("timeout", probe.timeout_ms);

@@ -62,7 +62,7 @@ std::vector<ThresholdChange> ProbeThresholds::Add(const ProbeSample& sample) {
   if (probe_.max_consecutive_failures > 0) {
     bool failing = consecutive_failures_ >= probe_.max_consecutive_failures;
     std::string decision =
-        failing ? fmt::format("{} samples in a row failed, limit {} (last error: {}): breached",
+        failing ? fmt::format("{} samples in a row failed, limit {}: breached; last error: {}",
                               consecutive_failures_, probe_.max_consecutive_failures, sample.error)
                 : fmt::format("a sample succeeded with {} {}: recovered", quantity,
                               FormatValue(sample.value));

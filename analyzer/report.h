@@ -1,6 +1,6 @@
 // The incident report of one rollback: `rollbook report ID --format md|json|html`.
 //
-// The report holds a summary, the impact window, scope, contributing factors (the notes people
+// The report contains a summary, the impact window, scope, contributing factors (the notes people
 // recorded), resolution, timeline, components, findings, recommendations, action items and
 // metrics. The HTML page is self-contained: inline CSS, an inline SVG Gantt chart with one bar
 // per planned step, no scripts and no external references. It is well-formed XML (XHTML), so

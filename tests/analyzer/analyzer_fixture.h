@@ -64,6 +64,7 @@ class AnalyzerTest : public ::testing::Test {
                     {"web-verify", "http", "request", "verify"}});
     rollback.At(0).Request().At(5).Start().At(6).Notification("incident", "start",
                                                               "HTTP 500 after 5 attempts");
+
     rollback.At(10).ComponentStarted("flags").StepStarted("flags", "flags-backup");
     rollback.At(30).Backup("flags", "flags-backup").StepSucceeded("flags", "flags-backup", 20);
     rollback.At(30).StepStarted("flags", "flags-off").At(230).Change("flags", "flags-off");
@@ -75,6 +76,7 @@ class AnalyzerTest : public ::testing::Test {
     rollback.StepSucceeded("flags", "flags-verify", 20)
         .At(251)
         .ComponentCompleted("flags", schema::Outcome::SUCCEEDED);
+
     rollback.At(260).ComponentStarted("web").StepStarted("web", "web-backup");
     rollback.At(280).Backup("web", "web-backup").StepSucceeded("web", "web-backup", 20);
     rollback.At(280)
@@ -100,6 +102,7 @@ class AnalyzerTest : public ::testing::Test {
     rollback.StepSucceeded("web", "web-verify", 20, 2)
         .At(1341)
         .ComponentCompleted("web", schema::Outcome::SUCCEEDED);
+
     rollback.At(1500).Completed(schema::Outcome::SUCCEEDED, "flags succeeded, web succeeded");
     rollback.At(1501).Notification("incident", "completion", "");
     rollback.At(2000).Note("bob", "the flag change reached 30% of users before the rollback");

@@ -53,7 +53,7 @@ TEST_F(AnalyzeTest, ReplaysAreByteIdentical) {
   std::string first_text = Full(Analyze("rb-1"));
   std::string first_json = Json(Analyze("rb-1"));
 
-  // A read-only open sees the same history and must produce the same bytes.
+  // A read-only open reads the same history and must produce the same bytes.
   ledger_.reset();
   ledger::Options options = Options();
   options.read_only = true;
@@ -258,7 +258,8 @@ TEST_F(AnalyzeTest, ActionItemsAreTrackedUntilResolved) {
       *ledger_, {"rb-1", "Add a readiness check", "carol", 0, "action", "bob"});
   auto second =
       analyzer::AddActionItem(*ledger_, {"rb-1", "Shorter flag TTL", "dave", 0, "action", "bob"});
-  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(*first, "ai-1");
   EXPECT_EQ(*second, "ai-2");
   ASSERT_TRUE(analyzer::ResolveActionItem(*ledger_, "ai-1", "done in runbook v2", "carol").ok());

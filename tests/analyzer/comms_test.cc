@@ -80,7 +80,7 @@ TEST_F(CommsTest, MissingPlaceholderIsAnErrorNamingIt) {
 }
 
 TEST_F(CommsTest, MissingPlaceholderInsideEmptyListIsFound) {
-  // This rollback skipped no step, so the section never renders; the check still sees it.
+  // This rollback skipped no step, so the section never renders, and the check still finds it.
   auto text = RenderText("{{#skipped}}\n- {{step}} by {{who}}\n{{/skipped}}\n");
   ASSERT_FALSE(text.ok());
   EXPECT_NE(text.status().message().find("{{who}}"), std::string::npos) << text.status().message();

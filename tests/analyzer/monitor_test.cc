@@ -1,6 +1,6 @@
 // ctest-labels: integration
 // Monitoring against real endpoints: a loopback HTTP service that fails and recovers, a command
-// that prints no number, and a PostgreSQL query; breaches and recoveries are events and
+// that prints no number, and a PostgreSQL query. Breaches and recoveries become events and
 // notifications.
 #include "analyzer/monitor.h"
 
@@ -79,7 +79,7 @@ class MonitorTest : public AnalyzerTest {
 };
 
 TEST_F(MonitorTest, FailingServiceBreachesThenRecovers) {
-  // The health endpoint answers 200 three times, then 503 five times, then 200 again.
+  // The health endpoint returns 200 three times, then 503 five times, then 200 again.
   std::atomic<int> requests{0};
   LoopbackHttpServer service([&](const HttpServerRequest&) {
     int n = ++requests;
@@ -117,7 +117,7 @@ TEST_F(MonitorTest, FailingServiceBreachesThenRecovers) {
   EXPECT_EQ(body["trigger"], "alert");
   EXPECT_EQ(body["state"], "breached");
 
-  // The analyzer sees the alerts.
+  // The analysis lists the alerts.
   auto analysis = Analyze("rb-1");
   ASSERT_EQ(analysis.monitor.alerts.size(), 2u);
   EXPECT_TRUE(analysis.monitor.alerts[0].breached);

@@ -144,19 +144,22 @@ int RunComms(const GlobalOptions& options, const CommsArguments& arguments) {
     if (!as_of.ok()) return ReportFailure(kExitUsage, "--as-of: " + as_of.status().message());
     comms_options.as_of_ns = *as_of;
   }
+
   if (arguments.list) {
     auto names = analyzer::ListTemplates(comms_options);
     if (!names.ok()) return ReportFailure(names.status());
     for (const std::string& name : *names) std::cout << name << "\n";
     return kExitOk;
   }
-  if (arguments.rollback_id.empty())
+  if (arguments.rollback_id.empty()) {
     return ReportFailure(
         kExitUsage, "name the rollback, such as `rollbook comms rb-3 --template internal-start`");
+  }
   if (arguments.template_name.empty() && !arguments.data) {
     return ReportFailure(kExitUsage,
                          "--template is required; `rollbook comms --list` shows the templates");
   }
+
   auto analysis = Analyze(options, arguments.rollback_id, "comms");
   if (!analysis.ok()) return ReportFailure(analysis.status());
   if (arguments.data) {
@@ -164,11 +167,7 @@ int RunComms(const GlobalOptions& options, const CommsArguments& arguments) {
     return kExitOk;
   }
   auto text = analyzer::RenderComms(*analysis, arguments.template_name, comms_options);
-  if (!text.ok())
-    return ReportFailure(text.status().code() == StatusCode::kInvalidArgument
-                             ? kExitUsage
-                             : ExitCodeFor(text.status().code()),
-                         text.status().message());
+  if (!text.ok()) return ReportFailure(text.status());
   std::cout << *text;
   return kExitOk;
 }
@@ -232,10 +231,10 @@ int RunActionList(const GlobalOptions& options, const ActionArguments& arguments
   if (!items.ok()) return ReportFailure(items.status());
   int64_t now = ledger::NowNs();
   ordered_json listed = ordered_json::array();
-  size_t shown = 0;
+  size_t listed_count = 0;
   for (const analyzer::ActionItem& item : *items) {
     if (item.resolved && !arguments.all) continue;
-    ++shown;
+    ++listed_count;
     bool overdue = !item.resolved && item.due_at_ns != 0 && item.due_at_ns < now;
     if (options.json) {
       ordered_json entry = analyzer::ActionItemToJson(item);
@@ -251,7 +250,7 @@ int RunActionList(const GlobalOptions& options, const ActionArguments& arguments
   }
   if (options.json) {
     std::cout << listed.dump(-1, ' ', false, ordered_json::error_handler_t::replace) << "\n";
-  } else if (shown == 0) {
+  } else if (listed_count == 0) {
     std::cout << (arguments.all ? "no action items" : "no open action items") << "\n";
   }
   return kExitOk;
