@@ -35,7 +35,8 @@ inline constexpr double kUnset = std::numeric_limits<double>::quiet_NaN();
 
 struct ProbeSpec {
   std::string name;
-  std::string kind;  // "http", "sql" or "command"
+  std::string kind;                 // "http", "sql" or "command"
+  std::vector<std::string> scopes;  // the rollback scopes it applies to; empty for every scope
 
   // http
   std::string url;
@@ -85,6 +86,8 @@ struct MonitorOptions {
   bool notify = true;  // send breaches and recoveries to the "alert" targets
   // Receives one line per breach and recovery as it happens, for the terminal.
   std::function<void(const std::string&)> progress;
+  // Fills ${vars.NAME} in the notification target URLs recorded with the rollback.
+  std::map<std::string, std::string> variables;
 };
 
 struct MonitorSummary {
@@ -97,10 +100,11 @@ struct MonitorSummary {
   std::string text;                      // one sentence, also recorded in monitorCompleted
 };
 
-// Monitors `rollback` with `spec` until the duration passes or keep_running returns false, and
-// records the events listed above. Blocks for the whole duration. Fails only when the ledger
-// rejects an append or a probe's secret reference cannot be resolved; probe failures are
-// samples, not errors.
+// Monitors `rollback` with the probes of `spec` that apply to its scope, until the duration
+// passes or keep_running returns false, and records the events listed above. Fails with
+// kInvalidArgument when no probe applies to the scope. Blocks for the whole duration. Fails only
+// when the ledger rejects an append or a probe's secret reference cannot be resolved; probe
+// failures are samples, not errors.
 Result<MonitorSummary> RunMonitor(ledger::Ledger& ledger,
                                   const projections::RollbackState& rollback,
                                   const MonitorSpec& spec, const MonitorOptions& options);

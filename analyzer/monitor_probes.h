@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,12 @@ class Probe {
 // Builds a probe, resolving its secret references and registering them with `redactor`, which
 // must outlive the probe. Fails naming the reference that cannot be resolved.
 Result<std::unique_ptr<Probe>> MakeProbe(const ProbeSpec& spec, commands::Redactor& redactor);
+
+// Replaces ${vars.NAME} in `text` from `variables`. Values may hold further references, up to
+// 10 levels deep. Fails naming a variable that `variables` lacks.
+Result<std::string> ExpandVariables(const std::string& text,
+                                    const std::map<std::string, std::string>& variables,
+                                    int depth = 0);
 
 // Parses a probe's output as a number: surrounding white space is allowed; empty text, NaN,
 // infinity and anything else fail.

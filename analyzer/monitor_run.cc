@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -163,7 +164,13 @@ class MonitorRun {
       notifier_target.name = target.value("name", "notification");
       notifier_target.kind = target.value("kind", "webhook");
       notifier_target.triggers = target.value("on", std::vector<std::string>{});
-      auto url = commands::ResolveSecrets(target.value("url", ""), redactor_);
+      auto expanded = internal::ExpandVariables(target.value("url", ""), options_.variables);
+      if (!expanded.ok()) {
+        spdlog::warn("monitoring of rollback {}: notification target {} left out: {}", rollback_.id,
+                     notifier_target.name, expanded.status().message());
+        continue;
+      }
+      auto url = commands::ResolveSecrets(*expanded, redactor_);
       if (!url.ok() || !url->is_string() || url->get<std::string>().empty()) {
         spdlog::warn("monitoring of rollback {}: notification target {} left out: {}", rollback_.id,
                      notifier_target.name, url.ok() ? "the URL is empty" : url.status().message());
@@ -366,8 +373,16 @@ class MonitorRun {
 Result<MonitorSummary> RunMonitor(ledger::Ledger& ledger,
                                   const projections::RollbackState& rollback,
                                   const MonitorSpec& spec, const MonitorOptions& options) {
-  if (spec.probes.empty()) return InvalidArgument("the monitor has no probes");
-  return MonitorRun(ledger, rollback, spec, options).Run();
+  MonitorSpec scoped = spec;
+  std::erase_if(scoped.probes, [&](const ProbeSpec& probe) {
+    return !probe.scopes.empty() && std::find(probe.scopes.begin(), probe.scopes.end(),
+                                              rollback.scope) == probe.scopes.end();
+  });
+  if (scoped.probes.empty()) {
+    return InvalidArgument("no probe of the monitor: section applies to scope " + rollback.scope +
+                           "; list the scope under a probe's scopes:, or leave scopes: out");
+  }
+  return MonitorRun(ledger, rollback, scoped, options).Run();
 }
 
 Result<std::optional<MonitorSummary>> MonitorAfterRollback(
@@ -376,7 +391,9 @@ Result<std::optional<MonitorSummary>> MonitorAfterRollback(
   if (rollback.monitor_json.empty() || rollback.dry_run) return std::optional<MonitorSummary>();
   auto spec = ParseMonitorSpec(rollback.monitor_json, variables);
   if (!spec.ok()) return spec.status().WithContext("rollback " + rollback.id);
-  auto summary = RunMonitor(ledger, rollback, *spec, options);
+  MonitorOptions with_variables = options;
+  with_variables.variables = variables;
+  auto summary = RunMonitor(ledger, rollback, *spec, with_variables);
   if (!summary.ok()) return summary.status();
   return std::optional<MonitorSummary>(std::move(summary).value());
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "analyzer/monitor.h"
+#include "analyzer/monitor_probes.h"
 #include "commands/runbook.h"
 
 namespace rollbook::analyzer {
@@ -13,9 +14,8 @@ using nlohmann::json;
 
 const std::set<std::string> kSectionKeys = {"duration", "window", "probes"};
 const std::set<std::string> kCommonKeys = {
-    "name",           "kind",           "interval",
-    "timeout",        "maximum",        "minimum",
-    "max_error_rate", "window_samples", "max_consecutive_failures"};
+    "name",    "kind",    "scopes",         "interval",       "timeout",
+    "maximum", "minimum", "max_error_rate", "window_samples", "max_consecutive_failures"};
 const std::map<std::string, std::set<std::string>> kKindKeys = {
     {"http", {"url", "method", "headers", "expect_status", "value"}},
     {"sql", {"dsn", "query"}},
@@ -23,40 +23,9 @@ const std::map<std::string, std::set<std::string>> kKindKeys = {
 constexpr int kMaxVariableDepth = 10;
 constexpr uint64_t kMinIntervalMs = 100;
 
-// Replaces ${vars.NAME} in `text`; values may hold further references, up to a fixed depth.
-Result<std::string> ExpandVariables(const std::string& text,
-                                    const std::map<std::string, std::string>& variables,
-                                    int depth = 0) {
-  if (depth > kMaxVariableDepth) {
-    return InvalidArgument("variables refer to each other more than " +
-                           std::to_string(kMaxVariableDepth) + " levels deep in '" + text + "'");
-  }
-  std::string output;
-  size_t position = 0;
-  for (;;) {
-    size_t start = text.find("${vars.", position);
-    if (start == std::string::npos) break;
-    size_t end = text.find('}', start);
-    if (end == std::string::npos)
-      return InvalidArgument("unterminated ${vars. reference in '" + text + "'");
-    std::string name = text.substr(start + 7, end - start - 7);
-    auto found = variables.find(name);
-    if (found == variables.end()) {
-      return InvalidArgument("variable " + name +
-                             " is not defined for this rollback's environment; pass --set " + name +
-                             "=VALUE");
-    }
-    auto value = ExpandVariables(found->second, variables, depth + 1);
-    if (!value.ok()) return value.status();
-    output += text.substr(position, start - position) + *value;
-    position = end + 1;
-  }
-  return output + text.substr(position);
-}
-
 Status ExpandAll(json& value, const std::map<std::string, std::string>& variables) {
   if (value.is_string()) {
-    auto expanded = ExpandVariables(value.get<std::string>(), variables);
+    auto expanded = internal::ExpandVariables(value.get<std::string>(), variables);
     if (!expanded.ok()) return expanded.status();
     value = *expanded;
   } else if (value.is_object() || value.is_array()) {
@@ -216,6 +185,16 @@ Result<ProbeSpec> ReadProbe(const json& object, size_t index, std::set<std::stri
   }
 
   ReadKindFields(reader, probe);
+  if (auto scopes = object.find("scopes"); scopes != object.end()) {
+    if (!scopes->is_array() || scopes->empty())
+      reader.Fail("'scopes' must be a non-empty list of scope names");
+    for (const json& scope : *scopes) {
+      if (scope.is_string())
+        probe.scopes.push_back(scope.get<std::string>());
+      else
+        reader.Fail("every 'scopes' entry must be a scope name");
+    }
+  }
   probe.interval_ms = reader.Duration("interval", probe.interval_ms);
   probe.timeout_ms = reader.Duration("timeout", probe.timeout_ms);
   probe.maximum = reader.Number("maximum");
@@ -229,6 +208,40 @@ Result<ProbeSpec> ReadProbe(const json& object, size_t index, std::set<std::stri
 }
 
 }  // namespace
+
+namespace internal {
+
+Result<std::string> ExpandVariables(const std::string& text,
+                                    const std::map<std::string, std::string>& variables,
+                                    int depth) {
+  if (depth > kMaxVariableDepth) {
+    return InvalidArgument("variables refer to each other more than " +
+                           std::to_string(kMaxVariableDepth) + " levels deep in '" + text + "'");
+  }
+  std::string output;
+  size_t position = 0;
+  for (;;) {
+    size_t start = text.find("${vars.", position);
+    if (start == std::string::npos) break;
+    size_t end = text.find('}', start);
+    if (end == std::string::npos)
+      return InvalidArgument("unterminated ${vars. reference in '" + text + "'");
+    std::string name = text.substr(start + 7, end - start - 7);
+    auto found = variables.find(name);
+    if (found == variables.end()) {
+      return InvalidArgument("variable " + name +
+                             " is not defined for this rollback's environment; pass --set " + name +
+                             "=VALUE");
+    }
+    auto value = ExpandVariables(found->second, variables, depth + 1);
+    if (!value.ok()) return value.status();
+    output += text.substr(position, start - position) + *value;
+    position = end + 1;
+  }
+  return output + text.substr(position);
+}
+
+}  // namespace internal
 
 Result<MonitorSpec> ParseMonitorSpec(const std::string& monitor_json,
                                      const std::map<std::string, std::string>& variables) {

@@ -29,7 +29,8 @@ TEST(MonitorSpecTest, ParsesEveryProbeKind) {
        "timeout": "2s", "maximum": 250, "max_consecutive_failures": 3, "expect_status": [200, 204]},
       {"name": "queries", "kind": "sql", "dsn": "host=127.0.0.1 dbname=app", "query": "SELECT 1",
        "minimum": 1, "max_error_rate": 0.5, "window_samples": 4},
-      {"name": "errors", "kind": "command", "argv": ["wc", "-l", "/var/log/app.err"]}]})",
+      {"name": "errors", "kind": "command", "argv": ["wc", "-l", "/var/log/app.err"],
+       "scopes": ["full", "application"]}]})",
                     {{"base", "http://127.0.0.1:8080"}});
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->duration_ms, 600000u);
@@ -42,6 +43,8 @@ TEST(MonitorSpecTest, ParsesEveryProbeKind) {
   EXPECT_TRUE(std::isnan(spec->probes[0].minimum));
   EXPECT_EQ(spec->probes[1].window_samples, 4u);
   EXPECT_EQ(spec->probes[2].argv.size(), 3u);
+  EXPECT_EQ(spec->probes[2].scopes, (std::vector<std::string>{"full", "application"}));
+  EXPECT_TRUE(spec->probes[0].scopes.empty());
 }
 
 TEST(MonitorSpecTest, RejectsBadSectionsWithTheProbeName) {
@@ -67,6 +70,8 @@ TEST(MonitorSpecTest, RejectsBadSectionsWithTheProbeName) {
       {R"({"duration": "soon", "probes": [{"name": "a", "kind": "http", "url": "http://x"}]})",
        "duration"},
       {R"(["not", "a", "mapping"])", "must be a mapping"},
+      {R"({"probes": [{"name": "a", "kind": "http", "url": "http://x", "scopes": "full"}]})",
+       "'scopes' must be"},
   };
   for (const Case& c : cases) {
     auto spec = Parse(c.json);

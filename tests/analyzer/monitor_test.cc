@@ -35,11 +35,13 @@ class MonitorTest : public AnalyzerTest {
     request.Component("web", {}, 0, {{"web-backup", "exec", "run", "backup"}}).Request();
   }
 
-  // Makes the runbook's notification target a loopback webhook subscribed to alerts.
+  // Makes the runbook's notification target a loopback webhook subscribed to alerts. The URL is
+  // recorded as the runbook wrote it, with a variable that monitoring fills in.
   void NotifyTo(const LoopbackHttpServer& webhook) {
+    variables_["pager_url"] = webhook.Url("/hook");
     rollback_.notifications_json = nlohmann::json::array({{{"name", "pager"},
                                                            {"kind", "webhook"},
-                                                           {"url", webhook.Url("/hook")},
+                                                           {"url", "${vars.pager_url}"},
                                                            {"on", {"alert"}}}})
                                        .dump();
   }
@@ -53,6 +55,7 @@ class MonitorTest : public AnalyzerTest {
     options.duration_ms = duration_ms;
     options.keep_running = std::move(keep_running);
     options.actor = "monitor-test";
+    options.variables = variables_;
     options.progress = [this](const std::string& line) {
       std::lock_guard<std::mutex> lock(mutex_);
       progress_.push_back(line);
@@ -73,6 +76,7 @@ class MonitorTest : public AnalyzerTest {
   }
 
   projections::RollbackState rollback_;
+  std::map<std::string, std::string> variables_;
   std::mutex mutex_;
   std::vector<std::string> progress_;
   std::atomic<int> changes_{0};
@@ -161,6 +165,21 @@ TEST_F(MonitorTest, UnresolvableSecretFailsBeforeAnyEvent) {
   ASSERT_FALSE(summary.ok());
   EXPECT_NE(summary.status().message().find("ROLLBOOK_TEST_UNSET_TOKEN"), std::string::npos);
   EXPECT_TRUE(Events("monitorStarted").empty());
+}
+
+TEST_F(MonitorTest, ProbesOfOtherScopesAreLeftOut) {
+  rollback_.scope = "feature-flags";
+  std::string spec = R"({"probes": [{"name": "tables", "kind": "command", "argv": ["echo", "0"],
+                         "scopes": ["database", "full"]}]})";
+  auto summary = Monitor(spec, nullptr, 500);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_NE(summary.status().message().find("scope feature-flags"), std::string::npos);
+  EXPECT_TRUE(Events("monitorStarted").empty());
+
+  rollback_.scope = "database";
+  auto database = Monitor(spec, nullptr, 300);
+  ASSERT_TRUE(database.ok()) << database.status().ToString();
+  EXPECT_GE(database->samples, 1u);
 }
 
 TEST_F(MonitorTest, SqlProbeReadsOneNumber) {

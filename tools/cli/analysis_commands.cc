@@ -62,7 +62,7 @@ int WriteOutput(const std::string& path, const std::string& text) {
   }
   Status written = WriteFileAtomically(path, /*replace=*/true, [&](std::ostream& out) {
     out << text;
-    return out.good() ? Status::Ok() : IoError("cannot write " + path);
+    return out.good() ? Status::Ok() : IoError("failed to write " + path);
   });
   if (!written.ok()) return ReportFailure(written);
   return kExitOk;
@@ -350,13 +350,15 @@ int RunMonitorCommand(const GlobalOptions& options, const MonitorArguments& argu
                              "monitor: section; add one (see docs/rollback-procedures.md) and "
                              "monitor the next rollback");
   }
-  auto spec = analyzer::ParseMonitorSpec(rollback.monitor_json,
-                                         RunbookVariables(rollback, arguments.runbook, overrides));
+  std::map<std::string, std::string> variables =
+      RunbookVariables(rollback, arguments.runbook, overrides);
+  auto spec = analyzer::ParseMonitorSpec(rollback.monitor_json, variables);
   if (!spec.ok()) return ReportFailure(kExitUsage, spec.status().message());
 
   analyzer::MonitorOptions monitor_options = InteractiveMonitorOptions(options);
   monitor_options.duration_ms = duration_ms;
   monitor_options.notify = !arguments.no_notify;
+  monitor_options.variables = variables;
   if (!options.json) {
     std::cout << "monitoring " << rollback.id << " for "
               << analyzer::FormatMs(static_cast<int64_t>(duration_ms.value_or(spec->duration_ms)))
@@ -420,7 +422,7 @@ Result<std::string> DrillScope(const DrillArguments& arguments) {
   return arguments.component;
 }
 
-// Finds the drill this process started: the newest drill rollback requested by `actor` after
+// Finds the result of the drill this process started, the newest drillCompleted event after
 // `after_position`, and prints how its time to roll back compares with the budget.
 int ReportDrillResult(const GlobalOptions& options, uint64_t after_position, int run_status) {
   auto ledger = OpenLedger(options, LedgerAccess::kReadOnly, "drill");
@@ -545,7 +547,8 @@ void AddMonitorAndDrill(CLI::App& app, GlobalOptions& options) {
 int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledger,
                              const projections::RollbackState& rollback,
                              const std::map<std::string, std::string>& overrides) {
-  if (rollback.monitor_json.empty() || rollback.dry_run) return kExitOk;
+  // A drill measures time to roll back, and minutes of monitoring would only delay its result.
+  if (rollback.monitor_json.empty() || rollback.dry_run || rollback.drill) return kExitOk;
   analyzer::MonitorOptions monitor_options = InteractiveMonitorOptions(options);
   if (!options.json)
     std::cout << "monitoring " << rollback.id

@@ -28,7 +28,7 @@ void AddAnalysisCommands(CLI::App& app, GlobalOptions& options);
 // and owns `ledger`, after the rollback completed. `overrides` are the --set values the
 // rollback was started with, applied over the environment's runbook variables. Does nothing
 // when the rollback has no `monitor:` section or was a dry run. Returns an exit status: 0 when
-// monitoring ended with every threshold passing or did not run.
+// monitoring ended with every threshold passing or did not run. Drills are not monitored.
 int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledger,
                              const projections::RollbackState& rollback,
                              const std::map<std::string, std::string>& overrides);
