@@ -47,7 +47,7 @@ class Chart {
       for (const StepReport& step : component.steps) StepRow(component, step);
     }
     int height = kAxisHeight + row_ * kRowHeight + 4;
-    int width = kLabelWidth + kPlotWidth + 20;
+    int width = kLabelWidth + kPlotWidth + 48;  // room for the last tick label
     return fmt::format(
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
                "viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"11\" role=\"img\" "
