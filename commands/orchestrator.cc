@@ -124,18 +124,14 @@ void Orchestrator::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  // Running rollbacks finish their current work first; their threads still append events.
-  std::map<std::string, std::shared_ptr<RunningRollback>> runs;
+  // Running rollbacks stop at their next event boundary. Only the follower joins run threads,
+  // so it keeps reaping them until none is left and then exits.
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    runs = runs_;
+    for (auto& [id, run] : runs_) run->control.Stop();
   }
-  for (auto& [id, run] : runs) run->control.Stop();
-  for (auto& [id, run] : runs) {
-    if (run->thread.joinable()) run->thread.join();
-  }
-  if (subscription_) subscription_->Close();
   if (follower_.joinable()) follower_.join();
+  if (subscription_) subscription_->Close();
   spdlog::info("executor stopped");
 }
 
@@ -152,11 +148,7 @@ void Orchestrator::Follow() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
-    if (!next->has_value()) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) break;
-      continue;
-    }
+    if (!next->has_value()) continue;
     const ledger::RecordedEvent& event = **next;
     std::string rollback_id;
     {
