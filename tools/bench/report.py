@@ -129,6 +129,14 @@ def render_micro_table(results):
     return "\n".join(lines)
 
 
+def render_fsync_timeline(results):
+    probes = results.get("fsync_timeline") or []
+    if not probes:
+        return "not probed"
+    return ", ".join(f"{probe['before']} {format_number(probe['syncs_per_second'])}/s"
+                     for probe in probes)
+
+
 def render_machine(results):
     machine = results["machine"]
     load = results["load_average"]
@@ -142,6 +150,7 @@ def render_machine(results):
         f"- disk: {machine['filesystem']} at `{machine['work_dir']}`; write + fdatasync of 512 "
         f"bytes: {format_number(fsync.get('syncs_per_second'))}/s "
         f"(p50 {format_number(fsync.get('p50_us'))} µs), measured at the start of the run",
+        f"- fdatasync rate before each comparison: {render_fsync_timeline(results)}",
         f"- load average (1, 5, 15 min): start {load['start']}, end {load['end']}",
         f"- sizes: {results['sizes_text']}",
     ])

@@ -83,6 +83,7 @@ class Suite:
         self.postgres = None
         self.datasets = {}
         self.measures = []
+        self.fsync_timeline = []  # fdatasync probes before each comparison and at the end
 
     # --- running programs -------------------------------------------------------------------
 
@@ -150,6 +151,9 @@ class Suite:
         for repetition in range(repetitions):
             shift = repetition % len(sides)
             for name, run in sides[shift:] + sides[:shift]:
+                # An fsync also waits for writes already queued to the disk, and on ext4 for
+                # the journal commit, so dirty data left by the previous run would slow it.
+                os.sync()
                 metrics, argv, raw = run(repetition)
                 for key, value in metrics.items():
                     values[name].setdefault(key, []).append(value)
@@ -534,7 +538,11 @@ class Suite:
             if any(needs_sql for _, _, needs_sql in plan):
                 self.postgres = servers.PostgresCluster(self.log).start()
             for name, run, _ in plan:
-                self.log(f"{name}: starting")
+                # The disk's sync rate can change during a run on shared or virtual hardware, so
+                # it is probed again before every comparison.
+                fsync = self.run_json([self.bench, "fsync", "--dir", self.work, "--seconds", "1"])
+                self.fsync_timeline.append({"before": name, **fsync})
+                self.log(f"{name}: starting (fdatasync {fsync['syncs_per_second']:.0f}/s)")
                 try:
                     measure = run()
                 except (MeasureFailed, RuntimeError, subprocess.TimeoutExpired, OSError) as error:
@@ -544,6 +552,8 @@ class Suite:
                 report.evaluate_targets(measure)
                 self.measures.append(measure)
             micro, micro_command = ([], None) if self.args.only else self.micro_benchmarks()
+            fsync = self.run_json([self.bench, "fsync", "--dir", self.work, "--seconds", "1"])
+            self.fsync_timeline.append({"before": "end of run", **fsync})
         finally:
             if self.postgres:
                 self.postgres.stop()
@@ -556,7 +566,8 @@ class Suite:
             "repetitions": self.sizes["repetitions"], "sizes": self.sizes,
             "sizes_text": self.sizes_text(),
             "load_average": {"start": load_start, "end": [round(x, 2) for x in os.getloadavg()]},
-            "machine": machine, "fills": getattr(self, "fills", {}),
+            "machine": machine, "fsync_timeline": self.fsync_timeline,
+            "fills": getattr(self, "fills", {}),
             "measures": self.measures, "micro": micro, "micro_command": micro_command,
         }
         return results
