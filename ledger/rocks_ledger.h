@@ -57,6 +57,7 @@ class RocksLedger final : public Ledger {
   Status OpenDatabase(bool create);
   Status LoadHead();
   void CloseDatabase();
+  void FlushLargeMemtables();
 
   Status ValidateRequest(const AppendRequest& request) const;
   void RunLeader(std::unique_lock<std::mutex>& lock, PendingAppend* leader);
@@ -65,7 +66,14 @@ class RocksLedger final : public Ledger {
   Result<uint64_t> CurrentStreamVersion(const std::string& stream, const BatchState& state);
   std::optional<AppendResult> FindCommand(const std::string& command_id, const BatchState& state);
   void PublishCommit(uint64_t position);
-  Result<VerifyReport> FindExtraStreamEntry(VerifyReport report);
+  // Verify's stream index checks: one event's entry ("" when right, else the problem), every
+  // event's entry in turn, and entries that match no event.
+  std::string CheckStreamEntry(const RecordedEvent& event);
+  // `snapshot` holds the read options of the verify's snapshot.
+  Result<VerifyReport> FindBadStreamEntry(VerifyReport report,
+                                          const rocksdb::ReadOptions& snapshot);
+  Result<VerifyReport> FindExtraStreamEntry(VerifyReport report,
+                                            const rocksdb::ReadOptions& snapshot);
 
   Options options_;
   std::unique_ptr<OwnerLock> owner_lock_;

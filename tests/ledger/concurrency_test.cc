@@ -64,6 +64,24 @@ TEST_F(ConcurrencyTest, EightWritersNoGapsNoDuplicates) {
   EXPECT_EQ(report.events_checked, static_cast<uint64_t>(kThreads * kAppends + 1));
 }
 
+// Verify reads one snapshot: appends while it runs are neither missing events nor extra ones.
+TEST_F(ConcurrencyTest, VerifyDuringAppendsReportsIntact) {
+  std::atomic<bool> writing{true};
+  std::thread verifier([&] {
+    int rounds = 0;
+    while (writing.load() || rounds < 3) {
+      auto report = ledger_->Verify(ledger::VerifyOptions{});
+      ASSERT_TRUE(report.ok()) << report.status().ToString();
+      EXPECT_TRUE(report->intact) << "round " << rounds << ": " << report->problem;
+      ++rounds;
+    }
+  });
+  std::vector<std::vector<uint64_t>> positions;
+  RunWriters(4, 1500, &positions);
+  writing.store(false);
+  verifier.join();
+}
+
 TEST_F(ConcurrencyTest, ReadersSeePositionsInOrder) {
   std::atomic<bool> writing{true};
   std::atomic<int> violations{0};

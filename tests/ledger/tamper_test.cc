@@ -112,6 +112,46 @@ TEST_F(TamperTest, ExtraStreamIndexEntry) {
   ExpectBrokenAt(4, "stream index");
 }
 
+TEST_F(TamperTest, SwappedStreamIndexEntries) {
+  {
+    RawStore store(ledger_dir_);
+    // Versions 3 and 6 of "orders" are positions 4 and 7: the count stays right, both are wrong.
+    store.Put(RawStore::kStreams, ledger::StreamKey("orders", 3), PositionKey(7));
+    store.Put(RawStore::kStreams, ledger::StreamKey("orders", 6), PositionKey(4));
+  }
+  ExpectBrokenAt(4, "stream index");
+}
+
+TEST_F(TamperTest, MissingStreamIndexEntry) {
+  {
+    RawStore store(ledger_dir_);
+    store.Delete(RawStore::kStreams, ledger::StreamKey("orders", 8));  // position 9
+  }
+  ExpectBrokenAt(9, "stream index");
+}
+
+TEST_F(TamperTest, PartialVerifyChecksStreamEntriesOneByOne) {
+  {
+    RawStore store(ledger_dir_);
+    store.Put(RawStore::kStreams, ledger::StreamKey("orders", 4), PositionKey(6));
+  }
+  Reopen();
+  ledger::VerifyOptions options;
+  options.from_position = 3;
+  auto report = ledger_->Verify(options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_FALSE(report->intact);
+  EXPECT_EQ(report->first_bad_position, 5u) << report->problem;
+}
+
+TEST_F(TamperTest, MissingHeadWithEvents) {
+  {
+    RawStore store(ledger_dir_);
+    store.Delete(RawStore::kMeta, std::string(ledger::kHeadKey));
+  }
+  ExpectBrokenAt(1, "recorded head is missing");
+}
+
 TEST_F(TamperTest, MissingTimeIndexEntry) {
   Reopen();
   auto event = ledger_->ReadEvent(8);
