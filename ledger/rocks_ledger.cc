@@ -138,7 +138,8 @@ Status RocksLedger::OpenDatabase(bool create) {
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status =
       options_.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, options_.directory, descriptors, &families_, &raw)
+          ? rocksdb::DB::OpenForReadOnly(db_options, options_.directory, descriptors, &families_,
+                                         &raw)
           : rocksdb::DB::Open(db_options, options_.directory, descriptors, &families_, &raw);
   if (!status.ok()) return FromRocks(status, "cannot open ledger " + options_.directory);
   db_.reset(raw);
@@ -176,6 +177,7 @@ Status RocksLedger::LoadHead() {
 
 void RocksLedger::CloseDatabase() {
   if (!db_) return;
+  if (!options_.read_only) FlushLargeMemtables();
   for (auto* handle : families_) {
     if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle);
   }
@@ -185,6 +187,26 @@ void RocksLedger::CloseDatabase() {
     if (!status.ok()) spdlog::warn("closing ledger {}: {}", options_.directory, status.ToString());
   }
   db_.reset();
+}
+
+// Every later open, including each read-only CLI command, replays the unflushed WAL into memory.
+// Flushing at close keeps that replay short; small memtables are left alone, so that a short
+// command such as `rollbook note` does not leave a handful of tiny table files behind.
+void RocksLedger::FlushLargeMemtables() {
+  constexpr uint64_t kFlushAboveBytes = uint64_t{8} << 20;
+  uint64_t memtable_bytes = 0;
+  for (auto* handle : families_) {
+    uint64_t bytes = 0;
+    if (db_->GetIntProperty(handle, "rocksdb.cur-size-all-mem-tables", &bytes)) {
+      memtable_bytes += bytes;
+    }
+  }
+  if (memtable_bytes <= kFlushAboveBytes) return;
+  rocksdb::Status flushed = db_->Flush(rocksdb::FlushOptions(), families_);
+  if (!flushed.ok()) {
+    spdlog::warn("ledger {}: flush at close failed, the next open replays the WAL: {}",
+                 options_.directory, flushed.ToString());
+  }
 }
 
 RocksLedger::~RocksLedger() {
@@ -228,8 +250,8 @@ Status RocksLedger::Checkpoint(const std::string& target) {
                   "backup target " + target + " already exists; name a new directory");
   }
   rocksdb::Checkpoint* raw = nullptr;
-  ROLLBOOK_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
-                                     "cannot start a checkpoint"));
+  ROLLBOOK_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "cannot start a checkpoint"));
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   // Flush the WAL into the checkpoint so it holds every acknowledged event.
   ROLLBOOK_RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(target, /*log_size_for_flush=*/0),
