@@ -16,6 +16,16 @@ namespace {
 
 constexpr std::string_view kCheckpointKey = "@checkpoint";
 constexpr std::string_view kFormatKey = "@format";
+constexpr size_t kMemtableBudgetBytes = size_t{32} << 20;
+
+// Projection state is small beside the ledger: small memtables, flushed early, keep the memory of
+// a rebuild bounded.
+rocksdb::ColumnFamilyOptions FamilyOptions() {
+  rocksdb::ColumnFamilyOptions options;
+  options.write_buffer_size = size_t{8} << 20;
+  options.max_write_buffer_number = 2;
+  return options;
+}
 
 rocksdb::Slice ToSlice(std::string_view text) { return rocksdb::Slice(text.data(), text.size()); }
 
@@ -143,13 +153,16 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   db_options.create_if_missing = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
+  // All families together flush at this size. A rebuild writes every family at once, and with
+  // RocksDB's default of 64 MiB per family and two memtables each, memtables alone would take
+  // hundreds of MiB.
+  db_options.db_write_buffer_size = kMemtableBudgetBytes;
   std::vector<std::string> existing;
   if (!rocksdb::DB::ListColumnFamilies(db_options, directory, &existing).ok()) {
     existing = {rocksdb::kDefaultColumnFamilyName};
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& family : existing)
-    descriptors.emplace_back(family, rocksdb::ColumnFamilyOptions());
+  for (const auto& family : existing) descriptors.emplace_back(family, FamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   ROLLBOOK_RETURN_IF_ERROR(
@@ -162,9 +175,8 @@ Result<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   for (const auto& name : names) {
     if (impl->families.count(name) != 0) continue;
     rocksdb::ColumnFamilyHandle* handle = nullptr;
-    ROLLBOOK_RETURN_IF_ERROR(
-        FromRocks(impl->db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), name, &handle),
-                  "cannot create the column family of projection " + name));
+    ROLLBOOK_RETURN_IF_ERROR(FromRocks(impl->db->CreateColumnFamily(FamilyOptions(), name, &handle),
+                                       "cannot create the column family of projection " + name));
     impl->families[name] = handle;
   }
   std::unique_ptr<ProjectionStore> store(new ProjectionStore(std::move(impl)));
@@ -223,9 +235,8 @@ Status ProjectionStore::Reset(std::string_view name) {
   impl_->db->DestroyColumnFamilyHandle(*family);
   impl_->families.erase(key);
   rocksdb::ColumnFamilyHandle* handle = nullptr;
-  ROLLBOOK_RETURN_IF_ERROR(
-      FromRocks(impl_->db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), key, &handle),
-                "cannot create the column family of projection " + key));
+  ROLLBOOK_RETURN_IF_ERROR(FromRocks(impl_->db->CreateColumnFamily(FamilyOptions(), key, &handle),
+                                     "cannot create the column family of projection " + key));
   impl_->families[key] = handle;
   return Status::Ok();
 }
