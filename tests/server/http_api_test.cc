@@ -4,6 +4,7 @@
 // Server-Sent Events with resume, commands and metrics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <regex>
 #include <set>
@@ -97,6 +98,32 @@ TEST_F(HttpApiTest, EventsListAndSingleEvent) {
   EXPECT_EQ(missing.ErrorCode(), "not_found");
   EXPECT_FALSE(missing.ErrorMessage().empty());
   EXPECT_EQ(Get("/v1/events/zero").status, 400);
+}
+
+// Full pages come from the page cache; a page that reached the head must not: it grows.
+TEST_F(HttpApiTest, CachedPagesStayCorrectAsTheLogGrows) {
+  AppendNotes(5);  // head 6
+  HttpReply first = Get("/v1/events?limit=4");
+  HttpReply again = Get("/v1/events?limit=4");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.body, again.body);
+  HttpReply lines = Get("/v1/events?limit=4&format=ndjson");
+  EXPECT_EQ(lines.Header("content-type"), "application/x-ndjson");
+  EXPECT_EQ(std::count(lines.body.begin(), lines.body.end(), '\n'), 4);
+
+  nlohmann::json tail = Get("/v1/events?after=4&limit=4").Json();
+  EXPECT_EQ(tail["events"].size(), 2u);
+  EXPECT_FALSE(tail["has_more"].get<bool>());
+
+  AppendNotes(3);  // head 9
+  nlohmann::json grown = Get("/v1/events?after=4&limit=4").Json();
+  ASSERT_EQ(grown["events"].size(), 4u);
+  EXPECT_EQ(grown["events"][3]["position"], "8");
+  EXPECT_TRUE(grown["has_more"].get<bool>());
+  nlohmann::json cached = Get("/v1/events?limit=4").Json();
+  EXPECT_EQ(cached["head"], 9);
+  EXPECT_EQ(cached["events"], first.Json()["events"]);
+  EXPECT_EQ(Get("/v1/events/8").Json()["position"], "8");
 }
 
 TEST_F(HttpApiTest, EventsFilterByTypeActorStreamComponent) {

@@ -32,6 +32,7 @@ namespace rollbook::server {
 
 class VerifyJob;
 class RebuildJobs;
+struct ResponseCaches;
 
 struct HttpRequest {
   std::string method;
@@ -72,6 +73,7 @@ struct ApiDependencies {
   TokenAuthenticator* tokens = nullptr;  // null: no authentication, every request acts as "local"
   VerifyJob* verify = nullptr;
   RebuildJobs* rebuilds = nullptr;
+  ResponseCaches* caches = nullptr;  // optional; null: every response is rendered afresh
   std::function<ScrapeGauges()> gauges;
   std::function<bool()> subscription_available;  // false: GET /v1/subscribe returns 429
 };

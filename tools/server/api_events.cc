@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ledger/event_json.h"
+#include "ledger/keys.h"
 #include "ledger/ledger.h"
 #include "projections/event_query.h"
 #include "tools/server/api_internal.h"
+#include "tools/server/response_caches.h"
 
 namespace rollbook::server {
 namespace {
@@ -50,43 +52,83 @@ bool WantsNdjson(const ApiCall& call) {
   return call.request.Header("accept").find("application/x-ndjson") != std::string::npos;
 }
 
-// Appends the events as a JSON array, using the schema-driven JSON of each event.
-Status AppendEventArray(const std::vector<ledger::RecordedEvent>& events, std::string& out) {
-  out.push_back('[');
-  for (size_t i = 0; i < events.size(); ++i) {
-    auto json = ledger::EventToJson(events[i]);
-    if (!json.ok()) return json.status();
-    if (i > 0) out.push_back(',');
-    out += *json;
+// Returns the JSON of one event, from the cache when the server has one.
+Result<std::shared_ptr<const std::string>> EventJson(ResponseCaches* caches,
+                                                     const ledger::RecordedEvent& event) {
+  std::string key;
+  if (caches != nullptr) {
+    ledger::AppendBigEndian64(&key, event.position);
+    if (auto cached = caches->event_json.Find(key)) return cached;
   }
-  out.push_back(']');
-  return Status::Ok();
+  auto json = ledger::EventToJson(event);
+  if (!json.ok()) return json.status();
+  auto shared = std::make_shared<const std::string>(std::move(json).value());
+  if (caches != nullptr) caches->event_json.Insert(key, shared, shared->size() + key.size());
+  return shared;
 }
 
-// Builds the JSON page body: {<prefix fields>, "events": [...], "next_cursor", "has_more"}.
-HttpResponse PageResponse(const projections::EventPage& page,
-                          const projections::EventFilter& filter, nlohmann::json fields) {
+// Renders the events of a page as a JSON array, or as NDJSON lines.
+Result<RenderedPage> RenderPage(ResponseCaches* caches, const projections::EventPage& page,
+                                bool ndjson) {
+  RenderedPage rendered;
+  rendered.next_after = page.next_after;
+  rendered.has_more = page.has_more;
+  if (!ndjson) rendered.events.push_back('[');
+  for (size_t i = 0; i < page.events.size(); ++i) {
+    auto json = EventJson(caches, page.events[i]);
+    if (!json.ok()) return json.status();
+    if (!ndjson && i > 0) rendered.events.push_back(',');
+    rendered.events += **json;
+    if (ndjson) rendered.events.push_back('\n');
+  }
+  if (!ndjson) rendered.events.push_back(']');
+  return rendered;
+}
+
+// Returns the rendered page of `limit` events after `after` that pass `filter`. A page that has
+// more after it ends below the head and never changes, so it is cached under its parameters.
+Result<std::shared_ptr<const RenderedPage>> FindPage(ApiCall& call,
+                                                     const projections::EventFilter& filter,
+                                                     uint64_t after, uint64_t limit, bool ndjson) {
+  ResponseCaches* caches = call.dependencies.caches;
+  std::string key;
+  if (caches != nullptr) {
+    key = (ndjson ? "ndjson\n" : "json\n") + filter.CanonicalText() + "\n" + std::to_string(after) +
+          "\n" + std::to_string(limit);
+    if (auto cached = caches->pages.Find(key)) return cached;
+  }
+  auto page = projections::QueryEvents(*call.dependencies.ledger, call.dependencies.runner, filter,
+                                       after, limit);
+  if (!page.ok()) return page.status();
+  auto rendered = RenderPage(caches, *page, ndjson);
+  if (!rendered.ok()) return rendered.status();
+  auto shared = std::make_shared<const RenderedPage>(std::move(rendered).value());
+  if (caches != nullptr && shared->has_more) {
+    caches->pages.Insert(key, shared, shared->events.size() + key.size());
+  }
+  return shared;
+}
+
+// Builds the JSON page body: {"events": [...], <fields>, "next_cursor", "has_more"}.
+HttpResponse PageResponse(const RenderedPage& page, const projections::EventFilter& filter,
+                          nlohmann::json fields) {
   fields["next_cursor"] = EncodeCursor(page.next_after, filter);
   fields["has_more"] = page.has_more;
-  std::string head = fields.dump();
+  std::string tail = fields.dump();
   HttpResponse response;
+  response.body.reserve(page.events.size() + tail.size() + 16);
   response.body = "{\"events\":";
-  Status appended = AppendEventArray(page.events, response.body);
-  if (!appended.ok()) return ErrorResponse(appended);
-  response.body += "," + head.substr(1) + "\n";
+  response.body += page.events;
+  response.body += ",";
+  response.body.append(tail, 1);
+  response.body += "\n";
   return response;
 }
 
-HttpResponse NdjsonResponse(const projections::EventPage& page,
-                            const projections::EventFilter& filter) {
+HttpResponse NdjsonResponse(const RenderedPage& page, const projections::EventFilter& filter) {
   HttpResponse response;
   response.content_type = "application/x-ndjson";
-  for (const auto& event : page.events) {
-    auto json = ledger::EventToJson(event);
-    if (!json.ok()) return ErrorResponse(json.status());
-    response.body += *json;
-    response.body.push_back('\n');
-  }
+  response.body = page.events;
   response.headers.emplace_back("Rollbook-Next-Cursor", EncodeCursor(page.next_after, filter));
   response.headers.emplace_back("Rollbook-Has-More", page.has_more ? "true" : "false");
   return response;
@@ -115,11 +157,11 @@ HttpResponse ListEvents(ApiCall& call) {
                                       ndjson ? kMaxExportSize : kMaxPageSize);
   if (!limit.ok()) return ErrorResponse(limit.status());
 
-  auto page = projections::QueryEvents(*call.dependencies.ledger, call.dependencies.runner, filter,
-                                       *after, *limit);
+  auto page = FindPage(call, filter, *after, *limit, ndjson);
   if (!page.ok()) return ErrorResponse(page.status());
-  if (ndjson) return NdjsonResponse(*page, filter);
-  return PageResponse(*page, filter, {{"head", call.dependencies.ledger->HeadPosition()}});
+  if (ndjson) return NdjsonResponse(**page, filter);
+  // Read after the page, so that the head is never below the page's last event.
+  return PageResponse(**page, filter, {{"head", call.dependencies.ledger->HeadPosition()}});
 }
 
 HttpResponse GetEvent(ApiCall& call) {
@@ -130,10 +172,10 @@ HttpResponse GetEvent(ApiCall& call) {
   if (!position.ok()) return ErrorResponse(position.status());
   auto event = call.dependencies.ledger->ReadEvent(*position);
   if (!event.ok()) return ErrorResponse(event.status());
-  auto json = ledger::EventToJson(*event);
+  auto json = EventJson(call.dependencies.caches, *event);
   if (!json.ok()) return ErrorResponse(json.status());
   HttpResponse response;
-  response.body = *json + "\n";
+  response.body = **json + "\n";
   return response;
 }
 
@@ -150,10 +192,9 @@ HttpResponse GetStream(ApiCall& call) {
   auto limit = call.query.GetUnsigned("limit", kDefaultPageSize, 1, kMaxPageSize);
   if (!limit.ok()) return ErrorResponse(limit.status());
 
-  auto page = projections::QueryEvents(*call.dependencies.ledger, call.dependencies.runner, filter,
-                                       *after, *limit);
+  auto page = FindPage(call, filter, *after, *limit, /*ndjson=*/false);
   if (!page.ok()) return ErrorResponse(page.status());
-  return PageResponse(*page, filter, {{"stream", filter.stream}, {"version", *version}});
+  return PageResponse(**page, filter, {{"stream", filter.stream}, {"version", *version}});
 }
 
 HttpResponse Subscribe(ApiCall& call) {

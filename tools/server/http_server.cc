@@ -23,6 +23,7 @@
 #include "projections/runner.h"
 #include "tools/server/api.h"
 #include "tools/server/background_jobs.h"
+#include "tools/server/response_caches.h"
 #include "tools/server/sse_hub.h"
 
 namespace rollbook::server {
@@ -122,6 +123,7 @@ struct ServerCore {
   MetricsRegistry metrics;
   VerifyJob verify;
   std::unique_ptr<RebuildJobs> rebuilds;
+  ResponseCaches caches;
   SseHub sse;
   std::unique_ptr<Api> api;
   int port = 0;
@@ -318,6 +320,7 @@ void ServerCore::BuildApi() {
   dependencies.tokens = tokens.get();
   dependencies.verify = &verify;
   dependencies.rebuilds = rebuilds.get();
+  dependencies.caches = &caches;
   dependencies.gauges = [this] { return Gauges(); };
   dependencies.subscription_available = [this] { return sse.HasCapacity(); };
   api = std::make_unique<Api>(std::move(dependencies));
