@@ -1,16 +1,15 @@
 #include "commands/command_socket.h"
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
-
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "commands/orchestrator.h"
 #include "commands/rollback_events.h"
@@ -58,7 +57,8 @@ bool ReadLine(int fd, std::string* buffer, std::string* line, int timeout_ms) {
 
 json ErrorMessage(const Status& status) {
   return {{"ok", false},
-          {"error", {{"code", std::string(StatusCodeName(status.code()))}, {"message", status.message()}}}};
+          {"error",
+           {{"code", std::string(StatusCodeName(status.code()))}, {"message", status.message()}}}};
 }
 
 StatusCode CodeFromName(const std::string& name) {
@@ -74,8 +74,8 @@ std::string CommandSocketPath(const std::string& ledger_directory) {
   return ledger_directory + "/rollbook.sock";
 }
 
-Result<std::unique_ptr<CommandSocketServer>> CommandSocketServer::Start(ledger::Ledger& ledger,
-                                                                        Orchestrator& orchestrator) {
+Result<std::unique_ptr<CommandSocketServer>> CommandSocketServer::Start(
+    ledger::Ledger& ledger, Orchestrator& orchestrator) {
   std::string path = CommandSocketPath(ledger.directory());
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
@@ -86,7 +86,8 @@ Result<std::unique_ptr<CommandSocketServer>> CommandSocketServer::Start(ledger::
   }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return IoError(std::string("cannot create the command socket: ") + std::strerror(errno));
+  if (fd < 0)
+    return IoError(std::string("cannot create the command socket: ") + std::strerror(errno));
   // We own the ledger, so a socket file left here belongs to a previous owner that died.
   ::unlink(path.c_str());
   mode_t previous = ::umask(0177);
@@ -98,7 +99,8 @@ Result<std::unique_ptr<CommandSocketServer>> CommandSocketServer::Start(ledger::
     return IoError("cannot listen on " + path + ": " + std::strerror(error));
   }
   ::chmod(path.c_str(), 0600);
-  std::unique_ptr<CommandSocketServer> server(new CommandSocketServer(ledger, orchestrator, fd, path));
+  std::unique_ptr<CommandSocketServer> server(
+      new CommandSocketServer(ledger, orchestrator, fd, path));
   server->acceptor_ = std::thread([raw = server.get()] { raw->AcceptLoop(); });
   ROLLBOOK_RETURN_IF_ERROR(ledger.SetOwnerDetail("socket", path));
   spdlog::info("accepting commands on {}", path);
@@ -107,6 +109,9 @@ Result<std::unique_ptr<CommandSocketServer>> CommandSocketServer::Start(ledger::
 
 CommandSocketServer::~CommandSocketServer() {
   stopping_ = true;
+  // Shutting the listening socket down wakes the accept loop's poll at once; the poll's timeout
+  // stays as the fallback.
+  ::shutdown(listen_fd_, SHUT_RDWR);
   if (acceptor_.joinable()) acceptor_.join();
   std::vector<std::thread> connections;
   {
@@ -129,7 +134,8 @@ void CommandSocketServer::AcceptLoop() {
     if (fd < 0) continue;
     std::lock_guard<std::mutex> lock(connections_mutex_);
     if (connection_fds_.size() >= kMaxConnections) {
-      WriteLine(fd, ErrorMessage(Status(StatusCode::kUnavailable, "too many command connections; retry")));
+      WriteLine(fd, ErrorMessage(
+                        Status(StatusCode::kUnavailable, "too many command connections; retry")));
       ::close(fd);
       continue;
     }
@@ -155,12 +161,14 @@ void CommandSocketServer::Serve(int fd) {
         spdlog::warn("command {} from {} failed: {}", command.command, command.actor,
                      result.status().ToString());
         WriteLine(fd, ErrorMessage(result.status()));
-      } else if (WriteLine(fd, {{"ok", true}, {"result", *result}}) && request.value("follow", false) &&
-                 result->contains("rollback_id")) {
+      } else if (WriteLine(fd, {{"ok", true}, {"result", *result}}) &&
+                 request.value("follow", false) && result->contains("rollback_id")) {
         std::string rollback_id = (*result)["rollback_id"];
         auto done = FollowRollback(
             ledger_, orchestrator_, rollback_id, before,
-            [&](const std::string& progress) { WriteLine(fd, {{"progress", progress}}); },
+            [&](const std::string& progress) {
+              WriteLine(fd, {{"progress", progress}});
+            },
             [&] { return !stopping_.load(); });
         if (done.ok()) WriteLine(fd, {{"done", *done}});
       }
@@ -175,7 +183,8 @@ Result<nlohmann::json> SendCommand(const std::string& path, const nlohmann::json
                                    const std::function<void(const nlohmann::json&)>& on_line) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return InvalidArgument("socket path too long: " + path);
+  if (path.size() >= sizeof(address.sun_path))
+    return InvalidArgument("socket path too long: " + path);
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return IoError(std::string("cannot create a socket: ") + std::strerror(errno));

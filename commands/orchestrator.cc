@@ -1,8 +1,9 @@
 #include "commands/orchestrator.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "commands/rollback_run.h"
 #include "commands/runbook.h"
@@ -71,7 +72,8 @@ void FillPlan(schema::RollbackRequested::Builder requested, const Plan& plan) {
 std::string NotificationsJson(const Plan& plan) {
   json targets = json::array();
   for (const auto& target : plan.notifications) {
-    targets.push_back({{"name", target.name}, {"kind", target.kind}, {"url", target.url}, {"on", target.on}});
+    targets.push_back(
+        {{"name", target.name}, {"kind", target.kind}, {"url", target.url}, {"on", target.on}});
   }
   return targets.dump();
 }
@@ -125,11 +127,18 @@ void Orchestrator::Stop() {
     stopping_ = true;
   }
   // Running rollbacks stop at their next event boundary. Only the follower joins run threads,
-  // so it keeps reaping them until none is left and then exits.
+  // so it keeps reading their events and reaping them until none is left, and then exits.
+  bool all_done = true;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [id, run] : runs_) run->control.Stop();
+    for (auto& [id, run] : runs_) {
+      run->control.Stop();
+      all_done = all_done && run->done;
+    }
   }
+  // With nothing left to write events, closing the subscription wakes the follower at once
+  // instead of at the end of its wait.
+  if (all_done && subscription_) subscription_->Close();
   if (follower_.joinable()) follower_.join();
   if (subscription_) subscription_->Close();
   spdlog::info("executor stopped");
@@ -137,11 +146,14 @@ void Orchestrator::Stop() {
 
 void Orchestrator::Follow() {
   for (;;) {
+    // While stopping, wait briefly: a run thread that ends after its last event wakes nobody.
+    std::chrono::milliseconds wait{200};
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_ && runs_.empty()) break;
+      if (stopping_) wait = std::chrono::milliseconds(5);
     }
-    auto next = subscription_->Next(std::chrono::milliseconds(200));
+    auto next = subscription_->Next(wait);
     ReapFinishedRuns();
     if (!next.ok()) {
       spdlog::error("executor cannot read the ledger: {}", next.status().ToString());
@@ -203,7 +215,8 @@ void Orchestrator::React(const ledger::RecordedEvent& event, const std::string& 
   }
 }
 
-void Orchestrator::Launch(const std::string& rollback_id, std::optional<OperatorDecision> decision) {
+void Orchestrator::Launch(const std::string& rollback_id,
+                          std::optional<OperatorDecision> decision) {
   std::lock_guard<std::mutex> lock(mutex_);
   const projections::RollbackState* state = fold_.Find(rollback_id);
   if (state == nullptr || stopping_) return;
@@ -328,12 +341,14 @@ Result<nlohmann::json> Orchestrator::StartRollback(const CommandRequest& request
   const json& args = *request.args;
   std::string reason = StringArg(args, "reason");
   if (reason.empty()) return MissingArg("start", "reason");
-  std::string runbook_path = ResolveRunbookPath(StringArg(args, "runbook", options_.default_runbook));
+  std::string runbook_path =
+      ResolveRunbookPath(StringArg(args, "runbook", options_.default_runbook));
   auto runbook = LoadRunbook(runbook_path, *options_.drivers);
   if (!runbook.ok()) return runbook.status();
   std::string environment = StringArg(args, "environment");
   if (environment.empty()) {
-    environment = runbook->environments.size() == 1 ? runbook->environments.begin()->first : "production";
+    environment =
+        runbook->environments.size() == 1 ? runbook->environments.begin()->first : "production";
   }
   if (auto overrides = args.find("set"); overrides != args.end() && overrides->is_object()) {
     std::map<std::string, std::string> values;
@@ -342,7 +357,8 @@ Result<nlohmann::json> Orchestrator::StartRollback(const CommandRequest& request
     }
     ROLLBOOK_RETURN_IF_ERROR(ApplyVariableOverrides(*runbook, environment, values));
   }
-  auto plan = BuildPlan(*runbook, StringArg(args, "scope", "full"), environment, StringArg(args, "mode"));
+  auto plan =
+      BuildPlan(*runbook, StringArg(args, "scope", "full"), environment, StringArg(args, "mode"));
   if (!plan.ok()) return plan.status();
   int64_t target_time_ns = 0;
   if (std::string target = StringArg(args, "target_time"); !target.empty()) {
@@ -365,45 +381,45 @@ Result<nlohmann::json> Orchestrator::StartRollback(const CommandRequest& request
 
   if (!active.empty() && !dry_run) {
     auto rejected = AppendCommand(
-        "rejections", active, request,
-        ledger::MakeEvent([&](schema::Payload::Builder payload) {
+        "rejections", active, request, ledger::MakeEvent([&](schema::Payload::Builder payload) {
           auto event = payload.initRollbackRejected();
           event.setFeature(plan->feature);
           event.setEnvironment(plan->environment);
           event.setScope(plan->scope);
           event.setReason(reason);
-          event.setRejection("rollback " + active + " is still active for this feature and environment");
+          event.setRejection("rollback " + active +
+                             " is still active for this feature and environment");
           event.setActiveRollbackId(active);
         }),
         ledger::ExpectedVersion::Any());
     if (!rejected.ok()) return rejected.status();
     return Conflict("rollback " + active + " of " + plan->feature + " in " + plan->environment +
                     " is still active; follow it with `rollbook status " + active +
-                    "` or cancel it with `rollbook cancel " + active + "` (this attempt was recorded)");
+                    "` or cancel it with `rollbook cancel " + active +
+                    "` (this attempt was recorded)");
   }
 
   std::string rollback_id = "rb-" + std::to_string(number);
-  auto appended = AppendCommand(
-      rollback_id, rollback_id, request,
-      ledger::MakeEvent([&](schema::Payload::Builder payload) {
-        auto event = payload.initRollbackRequested();
-        event.setRollbackId(rollback_id);
-        event.setFeature(plan->feature);
-        event.setEnvironment(plan->environment);
-        event.setScope(plan->scope);
-        event.setMode(plan->mode);
-        event.setReason(reason);
-        event.setTargetTimeNs(target_time_ns);
-        event.setDryRun(dry_run);
-        event.setDrill(drill);
-        event.setRunbookPath(runbook->path);
-        event.setRunbookSha256(runbook->sha256);
-        event.setBudgetMs(plan->budget_ms);
-        event.setNotificationsJson(NotificationsJson(*plan));
-        event.setMonitorJson(runbook->monitor_json);
-        FillPlan(event, *plan);
-      }),
-      ledger::ExpectedVersion::NoStream());
+  auto appended = AppendCommand(rollback_id, rollback_id, request,
+                                ledger::MakeEvent([&](schema::Payload::Builder payload) {
+                                  auto event = payload.initRollbackRequested();
+                                  event.setRollbackId(rollback_id);
+                                  event.setFeature(plan->feature);
+                                  event.setEnvironment(plan->environment);
+                                  event.setScope(plan->scope);
+                                  event.setMode(plan->mode);
+                                  event.setReason(reason);
+                                  event.setTargetTimeNs(target_time_ns);
+                                  event.setDryRun(dry_run);
+                                  event.setDrill(drill);
+                                  event.setRunbookPath(runbook->path);
+                                  event.setRunbookSha256(runbook->sha256);
+                                  event.setBudgetMs(plan->budget_ms);
+                                  event.setNotificationsJson(NotificationsJson(*plan));
+                                  event.setMonitorJson(runbook->monitor_json);
+                                  FillPlan(event, *plan);
+                                }),
+                                ledger::ExpectedVersion::NoStream());
   if (!appended.ok()) return appended.status();
   if (appended->duplicate) {
     auto original = ledger_.ReadEvent(appended->first_position);
@@ -411,7 +427,8 @@ Result<nlohmann::json> Orchestrator::StartRollback(const CommandRequest& request
   }
   spdlog::info("rollback {} requested by {}: {} of {} in {}", rollback_id, request.actor,
                plan->scope, plan->feature, plan->environment);
-  return json{{"rollback_id", rollback_id}, {"positions", Positions(*appended)},
+  return json{{"rollback_id", rollback_id},
+              {"positions", Positions(*appended)},
               {"duplicate", appended->duplicate}};
 }
 
@@ -466,10 +483,12 @@ Result<nlohmann::json> Orchestrator::RequestStepDecision(const CommandRequest& r
   }
   if (matches == 0) return NotFound("rollback " + rollback_id + " has no step '" + step_arg + "'");
   if (matches > 1) {
-    return InvalidArgument("step name '" + step_arg + "' is in several components; name it as component/step");
+    return InvalidArgument("step name '" + step_arg +
+                           "' is in several components; name it as component/step");
   }
   using projections::StepStatus;
-  bool allowed = step->status == StepStatus::kFailed || step->status == StepStatus::kOutcomeUnknown ||
+  bool allowed = step->status == StepStatus::kFailed ||
+                 step->status == StepStatus::kOutcomeUnknown ||
                  (!skip && step->status == StepStatus::kSkipped);
   if (!allowed) {
     return Conflict("step " + component_name + "/" + step_name + " is " +
@@ -477,8 +496,7 @@ Result<nlohmann::json> Orchestrator::RequestStepDecision(const CommandRequest& r
                     " applies to a failed or outcome-unknown step");
   }
   auto appended = AppendCommand(
-      rollback_id, rollback_id, request,
-      ledger::MakeEvent([&](schema::Payload::Builder payload) {
+      rollback_id, rollback_id, request, ledger::MakeEvent([&](schema::Payload::Builder payload) {
         auto event = skip ? payload.initSkipRequested() : payload.initRetryRequested();
         event.setRollbackId(rollback_id);
         event.setComponent(component_name);
@@ -512,7 +530,8 @@ Result<nlohmann::json> Orchestrator::AppendNote(const CommandRequest& request) {
   std::string text = StringArg(*request.args, "text");
   if (text.empty()) return MissingArg("note", "text");
   std::string rollback_id = StringArg(*request.args, "rollback_id");
-  std::string stream = StringArg(*request.args, "stream", rollback_id.empty() ? "notes" : rollback_id);
+  std::string stream =
+      StringArg(*request.args, "stream", rollback_id.empty() ? "notes" : rollback_id);
   if (!rollback_id.empty() && !Snapshot(rollback_id)) {
     return NotFound("no rollback " + rollback_id + "; list them with `rollbook status`");
   }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -249,9 +250,11 @@ void Drain(CaptureStream& stream, size_t cap, bool& truncated) {
   if (kept < static_cast<size_t>(count)) truncated = true;
 }
 
-void PollStreams(std::array<CaptureStream, 2>& streams, milliseconds wait, size_t cap,
+// Waits up to `wait` for output on the open streams or, when `exit_fd` (a pidfd) is not -1, for
+// the program to exit, and reads what arrived.
+void PollStreams(std::array<CaptureStream, 2>& streams, int exit_fd, milliseconds wait, size_t cap,
                  bool& truncated) {
-  std::array<pollfd, 2> fds{};
+  std::array<pollfd, 3> fds{};
   nfds_t count = 0;
   std::array<CaptureStream*, 2> polled{};
   for (CaptureStream& stream : streams) {
@@ -259,16 +262,34 @@ void PollStreams(std::array<CaptureStream, 2>& streams, milliseconds wait, size_
     fds[count] = {stream.fd, POLLIN, 0};
     polled[count++] = &stream;
   }
+  nfds_t stream_count = count;
+  if (exit_fd >= 0) fds[count++] = {exit_fd, POLLIN, 0};
   if (count == 0) {
-    ::usleep(static_cast<useconds_t>(std::min<int64_t>(wait.count(), 10) * 1000));
+    // No pidfd: the program closed its output but is not yet reaped; check again soon.
+    ::usleep(static_cast<useconds_t>(std::min<int64_t>(wait.count(), 1) * 1000));
     return;
   }
   int ready = ::poll(fds.data(), count, static_cast<int>(wait.count()));
   if (ready <= 0) return;
-  for (nfds_t i = 0; i < count; ++i) {
+  for (nfds_t i = 0; i < stream_count; ++i) {
     if (fds[i].revents != 0) Drain(*polled[i], cap, truncated);
   }
 }
+
+// A file descriptor that becomes readable when process `pid` exits, or -1 on kernels before 5.3.
+class ExitDescriptor {
+ public:
+  explicit ExitDescriptor(pid_t pid) : fd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {}
+  ~ExitDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ExitDescriptor(const ExitDescriptor&) = delete;
+  ExitDescriptor& operator=(const ExitDescriptor&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 // Waits for the program in process group `pid` while capturing its output; on timeout stops
 // the whole group.
@@ -282,6 +303,9 @@ ProcessRun Supervise(pid_t pid, int stdout_fd, int stderr_fd, size_t cap, millis
   std::optional<Clock::time_point> term_sent_at;
   std::optional<Clock::time_point> kill_sent_at;
   int wait_status = 0;
+  // Polled beside the pipes, so that an exit right after the program closes its output is seen
+  // at once rather than on the next tick.
+  ExitDescriptor exit_descriptor(pid);
 
   while (true) {
     Clock::time_point now = Clock::now();
@@ -315,7 +339,7 @@ ProcessRun Supervise(pid_t pid, int stdout_fd, int stderr_fd, size_t cap, millis
       wait = std::min(wait,
                       std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1));
     }
-    PollStreams(streams, wait, cap, run.output.truncated);
+    PollStreams(streams, exited_at ? -1 : exit_descriptor.fd(), wait, cap, run.output.truncated);
   }
 
   if (!exited_at) ::waitpid(pid, &wait_status, 0);
