@@ -4,6 +4,7 @@
 #include <set>
 
 #include "ledger/payload.h"
+#include "projections/keyed_json.h"
 #include "projections/rollback_state.h"
 
 namespace rollbook::projections {
@@ -20,7 +21,14 @@ namespace {
 
 using ledger::ToString;
 
-constexpr std::string_view kStateKey = "state";
+constexpr std::string_view kRollbackPrefix = "rollback/";
+constexpr std::string_view kComponentPrefix = "component/";
+constexpr std::string_view kTargetPrefix = "target/";
+
+// The key suffix of an (environment, name) pair. A NUL cannot occur in either part.
+std::string PairSuffix(const ComponentsProjection::Key& key) {
+  return key.first + '\0' + key.second;
+}
 
 }  // namespace
 
@@ -29,14 +37,15 @@ ComponentsProjection::ComponentRecord* ComponentsProjection::Touch(
     const std::string& component) {
   auto context = rollbacks_.find(rollback_id);
   if (context == rollbacks_.end() || context->second.dry_run || component.empty()) return nullptr;
-  ComponentRecord& record = components_[{context->second.environment, component}];
+  Key key{context->second.environment, component};
+  ComponentRecord& record = components_[key];
+  dirty_components_.insert(std::move(key));
   record.environment = context->second.environment;
   record.name = component;
   record.rollback_id = rollback_id;
   record.drill = context->second.drill;
   record.position = event.position;
   record.updated_at_ns = event.recorded_at_ns;
-  changed_ = true;
   return &record;
 }
 
@@ -52,9 +61,10 @@ void ComponentsProjection::Apply(const ledger::RecordedEvent& event) {
   switch (payload.which()) {
     case schema::Payload::ROLLBACK_REQUESTED: {
       auto requested = payload.getRollbackRequested();
-      rollbacks_[ToString(requested.getRollbackId())] = {
-          ToString(requested.getEnvironment()), requested.getDrill(), requested.getDryRun()};
-      changed_ = true;
+      std::string rollback_id = ToString(requested.getRollbackId());
+      rollbacks_[rollback_id] = {ToString(requested.getEnvironment()), requested.getDrill(),
+                                 requested.getDryRun()};
+      dirty_rollbacks_.insert(std::move(rollback_id));
       break;
     }
     case schema::Payload::COMPONENT_STARTED: {
@@ -84,7 +94,9 @@ void ComponentsProjection::Apply(const ledger::RecordedEvent& event) {
       std::string rollback_id = ToString(ref.getRollbackId());
       ComponentRecord* component = Touch(event, rollback_id, ToString(ref.getComponent()));
       if (component == nullptr) break;
-      TargetRecord& target = targets_[{component->environment, ToString(change.getTarget())}];
+      Key key{component->environment, ToString(change.getTarget())};
+      TargetRecord& target = targets_[key];
+      dirty_targets_.insert(std::move(key));
       target = TargetRecord{component->environment,
                             ToString(change.getTarget()),
                             ToString(change.getAfter()),
@@ -112,11 +124,18 @@ nlohmann::json ComponentsProjection::ToJson() const {
 }
 
 Status ComponentsProjection::Save(StateWriter& writer) {
-  if (!changed_) return Status::Ok();
-  nlohmann::json state = ToJson();
-  state["rollbacks"] = rollbacks_;
-  writer.Put(kStateKey, state.dump());
-  changed_ = false;
+  for (const auto& id : dirty_rollbacks_) {
+    PutJsonEntry(writer, kRollbackPrefix, id, rollbacks_.at(id));
+  }
+  for (const auto& key : dirty_components_) {
+    PutJsonEntry(writer, kComponentPrefix, PairSuffix(key), components_.at(key));
+  }
+  for (const auto& key : dirty_targets_) {
+    PutJsonEntry(writer, kTargetPrefix, PairSuffix(key), targets_.at(key));
+  }
+  dirty_rollbacks_.clear();
+  dirty_components_.clear();
+  dirty_targets_.clear();
   return Status::Ok();
 }
 
@@ -124,25 +143,23 @@ Status ComponentsProjection::Load(StateReader& reader) {
   rollbacks_.clear();
   components_.clear();
   targets_.clear();
-  changed_ = false;
-  auto stored = reader.Get(kStateKey);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return Status::Ok();
-  try {
-    nlohmann::json state = nlohmann::json::parse(**stored);
-    rollbacks_ = state.at("rollbacks").get<std::map<std::string, RollbackContext>>();
-    for (const auto& item : state.at("components")) {
-      auto record = item.get<ComponentRecord>();
-      components_[{record.environment, record.name}] = std::move(record);
-    }
-    for (const auto& item : state.at("targets")) {
-      auto record = item.get<TargetRecord>();
-      targets_[{record.environment, record.target}] = std::move(record);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    return Corruption("components projection state is not valid: " + std::string(e.what()));
-  }
-  return Status::Ok();
+  dirty_rollbacks_.clear();
+  dirty_components_.clear();
+  dirty_targets_.clear();
+  ROLLBOOK_RETURN_IF_ERROR(LoadJsonEntries<RollbackContext>(
+      reader, kName, kRollbackPrefix, [&](std::string_view id, RollbackContext context) {
+        rollbacks_.emplace(std::string(id), std::move(context));
+      }));
+  ROLLBOOK_RETURN_IF_ERROR(LoadJsonEntries<ComponentRecord>(
+      reader, kName, kComponentPrefix, [&](std::string_view, ComponentRecord record) {
+        Key key{record.environment, record.name};
+        components_.emplace(std::move(key), std::move(record));
+      }));
+  return LoadJsonEntries<TargetRecord>(reader, kName, kTargetPrefix,
+                                       [&](std::string_view, TargetRecord record) {
+                                         Key key{record.environment, record.target};
+                                         targets_.emplace(std::move(key), std::move(record));
+                                       });
 }
 
 std::unique_ptr<Projection> ComponentsProjection::NewDetached() const {

@@ -5,11 +5,14 @@
 // changeApplied, whose `after` value is the target's current value. Dry runs change nothing and
 // are skipped; drills are kept, marked `drill`, under the environment they ran in.
 //
-// Stored entries (column family "components"): "state" -> the JSON of ToJson() plus the
-// environment of every rollback seen, which later events of that rollback need.
+// Stored entries (column family "components"), one JSON value each, written when changed:
+// "rollback/<id>" -> the environment and kind of a rollback, which its later events need;
+// "component/<environment>\0<name>" -> a component record; "target/<environment>\0<target>" ->
+// a target record.
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -22,7 +25,7 @@ class ComponentsProjection final : public Projection {
   static constexpr std::string_view kName = "components";
 
   std::string_view name() const override { return kName; }
-  uint32_t format_version() const override { return 1; }
+  uint32_t format_version() const override { return 2; }
   void Apply(const ledger::RecordedEvent& event) override;
   Status Save(StateWriter& writer) override;
   Status Load(StateReader& reader) override;
@@ -72,7 +75,10 @@ class ComponentsProjection final : public Projection {
   std::map<std::string, RollbackContext> rollbacks_;
   std::map<Key, ComponentRecord> components_;
   std::map<Key, TargetRecord> targets_;
-  bool changed_ = false;
+  // Entries changed since the last Save().
+  std::set<std::string> dirty_rollbacks_;
+  std::set<Key> dirty_components_;
+  std::set<Key> dirty_targets_;
 };
 
 }  // namespace rollbook::projections

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ledger/payload.h"
+#include "projections/keyed_json.h"
 #include "projections/rollback_state.h"
 
 namespace rollbook::projections {
@@ -20,7 +21,8 @@ namespace {
 
 using ledger::ToString;
 
-constexpr std::string_view kStateKey = "state";
+constexpr std::string_view kGroupPrefix = "group/";
+constexpr std::string_view kRollbackPrefix = "rollback/";
 const char* const kGroupNames[] = {"production", "drills", "dry_runs"};
 
 int64_t NsToMs(int64_t ns) { return ns / 1000000; }
@@ -78,9 +80,12 @@ MetricsProjection::Group& MetricsProjection::GroupOf(const std::string& rollback
   auto found = rollbacks_.find(rollback_id);
   if (found == rollbacks_.end()) {
     *info = nullptr;
+    dirty_groups_.insert("production");
     return groups_["production"];
   }
   *info = &found->second;
+  dirty_rollbacks_.insert(rollback_id);
+  dirty_groups_.insert(found->second.kind);
   return groups_[found->second.kind];
 }
 
@@ -99,7 +104,10 @@ void MetricsProjection::ApplyRequested(const ledger::RecordedEvent& event) {
     }
   }
   ++groups_[info.kind].requested;
-  rollbacks_[ToString(requested.getRollbackId())] = std::move(info);
+  dirty_groups_.insert(info.kind);
+  std::string rollback_id = ToString(requested.getRollbackId());
+  rollbacks_[rollback_id] = std::move(info);
+  dirty_rollbacks_.insert(std::move(rollback_id));
 }
 
 void MetricsProjection::Apply(const ledger::RecordedEvent& event) {
@@ -107,10 +115,10 @@ void MetricsProjection::Apply(const ledger::RecordedEvent& event) {
                                                        "rollbackCompleted", "componentCompleted",
                                                        "stepFailed"};
   if (kRelevant.count(event.type) == 0) return;
-  changed_ = true;
   if (event.type == "rollbackRequested") return ApplyRequested(event);
   if (event.type == "rollbackRejected") {
     ++groups_["production"].rejected;
+    dirty_groups_.insert("production");
     return;
   }
   auto view = ledger::EventView::Decode(event);
@@ -175,28 +183,26 @@ nlohmann::json MetricsProjection::ToJson() const {
 }
 
 Status MetricsProjection::Save(StateWriter& writer) {
-  if (!changed_) return Status::Ok();
-  nlohmann::json state = {{"groups", groups_}, {"rollbacks", rollbacks_}};
-  writer.Put(kStateKey, state.dump());
-  changed_ = false;
+  for (const auto& kind : dirty_groups_) PutJsonEntry(writer, kGroupPrefix, kind, groups_.at(kind));
+  for (const auto& id : dirty_rollbacks_) {
+    PutJsonEntry(writer, kRollbackPrefix, id, rollbacks_.at(id));
+  }
+  dirty_groups_.clear();
+  dirty_rollbacks_.clear();
   return Status::Ok();
 }
 
 Status MetricsProjection::Load(StateReader& reader) {
   groups_.clear();
   rollbacks_.clear();
-  changed_ = false;
-  auto stored = reader.Get(kStateKey);
-  if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return Status::Ok();
-  try {
-    nlohmann::json state = nlohmann::json::parse(**stored);
-    groups_ = state.at("groups").get<std::map<std::string, Group>>();
-    rollbacks_ = state.at("rollbacks").get<std::map<std::string, RollbackInfo>>();
-  } catch (const nlohmann::json::exception& e) {
-    return Corruption("metrics projection state is not valid: " + std::string(e.what()));
-  }
-  return Status::Ok();
+  dirty_groups_.clear();
+  dirty_rollbacks_.clear();
+  ROLLBOOK_RETURN_IF_ERROR(LoadJsonEntries<Group>(
+      reader, kName, kGroupPrefix,
+      [&](std::string_view kind, Group group) { groups_.emplace(kind, std::move(group)); }));
+  return LoadJsonEntries<RollbackInfo>(
+      reader, kName, kRollbackPrefix,
+      [&](std::string_view id, RollbackInfo info) { rollbacks_.emplace(id, std::move(info)); });
 }
 
 std::unique_ptr<Projection> MetricsProjection::NewDetached() const {

@@ -8,10 +8,13 @@
 // under "drills" and "dry_runs", so they never skew the production figures. Percentiles use the
 // nearest-rank method on every recorded duration.
 //
-// Stored entries (column family "metrics"): "state" -> every recorded duration and count as JSON.
+// Stored entries (column family "metrics"), one JSON value each, written when changed:
+// "group/<kind>" -> a group's counts and durations; "rollback/<id>" -> what later events of a
+// rollback need (its kind, environment, request time and step drivers).
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,7 +27,7 @@ class MetricsProjection final : public Projection {
   static constexpr std::string_view kName = "metrics";
 
   std::string_view name() const override { return kName; }
-  uint32_t format_version() const override { return 1; }
+  uint32_t format_version() const override { return 2; }
   void Apply(const ledger::RecordedEvent& event) override;
   Status Save(StateWriter& writer) override;
   Status Load(StateReader& reader) override;
@@ -60,7 +63,9 @@ class MetricsProjection final : public Projection {
 
   std::map<std::string, Group> groups_;  // by kind
   std::map<std::string, RollbackInfo> rollbacks_;
-  bool changed_ = false;
+  // Entries changed since the last Save().
+  std::set<std::string> dirty_groups_;
+  std::set<std::string> dirty_rollbacks_;
 };
 
 // Returns the nearest-rank percentile `p` (0 < p <= 100) of `values`, or 0 when empty.

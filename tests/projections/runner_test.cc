@@ -166,12 +166,16 @@ TEST_F(ProjectionTest, CheckpointSurvivesReopen) {
         .RunToCompletion(Outcome::SUCCEEDED, 100);
   }
   WaitUntilCaughtUp();
+  nlohmann::json components_before = StateOf("components");
+  nlohmann::json metrics_before = StateOf("metrics");
   runner_.reset();
 
   OpenRunner();
   for (const auto& status : runner_->Statuses()) {
     EXPECT_EQ(status.committed_position, ledger_->HeadPosition()) << status.name;
   }
+  EXPECT_EQ(StateOf("components"), components_before);
+  EXPECT_EQ(StateOf("metrics"), metrics_before);
   EXPECT_EQ(StateOf("metrics")["production"]["requested"], 3);
   runner_->Start();
   for (int i = 4; i <= 5; ++i) {
@@ -203,8 +207,8 @@ TEST_F(ProjectionTest, CheckpointPastHeadStartsOver) {
   ASSERT_TRUE(short_ledger.ok()) << short_ledger.status().ToString();
   projections::RunnerOptions runner_options;
   runner_options.directory = projections::ProjectionDirectory(ledger_dir_);
-  auto reopened = ProjectionRunner::Open(**short_ledger, projections::MakeDefaultProjections(),
-                                         runner_options);
+  auto reopened =
+      ProjectionRunner::Open(**short_ledger, projections::MakeDefaultProjections(), runner_options);
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   for (const auto& status : (*reopened)->Statuses()) {
     EXPECT_EQ(status.committed_position, 0u) << status.name;
