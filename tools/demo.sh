@@ -78,14 +78,20 @@ launch_feature
 "$rollbook" init
 set_vars=(--set "demo_dir=$demo_dir" --set "pg_port=$pg_port" --set "redis_port=$redis_port"
   --set "integration_url=http://127.0.0.1:$api_port")
+# --no-monitor: the runbook's monitor: section would watch each rollback for 15 minutes; the
+# demo runs the probes once, briefly, after scenario 1 instead.
 start() {
-  "$rollbook" start "$1" --scope "$2" --env demo --runbook "$example/rollbook.yaml" "${set_vars[@]}" "${@:3}"
+  "$rollbook" start "$1" --scope "$2" --env demo --runbook "$example/rollbook.yaml" "${set_vars[@]}" \
+    --no-monitor "${@:3}"
 }
 
 echo
 echo "== scenario 1: full emergency rollback"
 start "Critical performance issues" full
 "$rollbook" status rb-1
+echo
+echo "== monitoring rb-1 for a few seconds (the runbook's monitor: section)"
+"$rollbook" monitor rb-1 --for 3s "${set_vars[@]}"
 
 echo
 echo "== re-launching the feature in the sandbox"

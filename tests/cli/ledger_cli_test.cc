@@ -573,5 +573,63 @@ TEST_F(LedgerCliTest, SecondWriterIsBusyWhileReadsWork) {
   EXPECT_EQ(info["owner"]["pid"], std::to_string(::getpid()));
 }
 
+// A one-component runbook of exec steps whose monitor: section probes a command for one second.
+std::string MonitoredRunbookText(const std::string& probe_maximum) {
+  return "feature: checkout\nbudget: 5m\nenvironments:\n  staging:\n    vars: {}\n"
+         "components:\n  app:\n    steps:\n"
+         "      - {name: app-backup, driver: exec, role: backup, params: {argv: [echo, v1], "
+         "backup_stdout: true, origin: app}}\n"
+         "      - {name: app-switch, driver: exec, params: {argv: [\"true\"]}}\n"
+         "      - {name: app-verify, driver: exec, role: verify, params: {argv: [\"true\"]}}\n"
+         "monitor:\n  duration: 1s\n  window: 1s\n  probes:\n"
+         "    - {name: queue-depth, kind: command, argv: [echo, \"3\"], interval: 200ms, "
+         "maximum: " +
+         probe_maximum + "}\n";
+}
+
+class MonitoredStartTest : public LedgerCliTest {
+ protected:
+  // Writes the runbook with the probe's maximum into the test directory; returns its path.
+  std::string WriteRunbook(const std::string& probe_maximum) {
+    std::string path = dir_.Join("rollbook.yaml");
+    std::ofstream(path) << MonitoredRunbookText(probe_maximum);
+    return path;
+  }
+};
+
+TEST_F(MonitoredStartTest, StartMonitorsAfterSuccess) {
+  Init();
+  std::string runbook = WriteRunbook("5");
+
+  CommandResult started = Rollbook({"start", "queue backlog", "--runbook", runbook});
+  EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
+  EXPECT_TRUE(Contains(started.out, "monitoring rb-1")) << started.out;
+  EXPECT_EQ(LogJson({"--type", "monitorStarted"}).size(), 1u);
+  EXPECT_EQ(LogJson({"--type", "monitorCompleted"}).size(), 1u);
+
+  CommandResult unmonitored =
+      Rollbook({"start", "queue backlog again", "--runbook", runbook, "--no-monitor"});
+  EXPECT_EQ(unmonitored.exit_code, 0) << unmonitored.out << unmonitored.err;
+  EXPECT_EQ(LogJson({"--type", "monitorStarted"}).size(), 1u);
+}
+
+TEST_F(MonitoredStartTest, StartFailsWhenMonitoringBreaches) {
+  Init();
+  std::string runbook = WriteRunbook("1");
+
+  CommandResult started = Rollbook({"start", "queue backlog", "--runbook", runbook});
+  EXPECT_EQ(started.exit_code, 1) << started.out << started.err;
+  EXPECT_EQ(LogJson({"--type", "thresholdBreached"}).size(), 1u);
+}
+
+TEST_F(MonitoredStartTest, RunbookCheckValidatesMonitorSection) {
+  std::string runbook = WriteRunbook("lots");
+
+  CommandResult checked = Rollbook({"runbook", "check", "--runbook", runbook});
+  EXPECT_EQ(checked.exit_code, 2) << checked.out;
+  EXPECT_TRUE(Contains(checked.err, "monitor:")) << checked.err;
+  EXPECT_TRUE(Contains(checked.err, "maximum")) << checked.err;
+}
+
 }  // namespace
 }  // namespace rollbook::testing

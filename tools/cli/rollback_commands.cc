@@ -1,20 +1,22 @@
 #include "tools/cli/rollback_commands.h"
 
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
-#include <map>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "analyzer/monitor.h"
 #include "commands/command_socket.h"
 #include "commands/orchestrator.h"
 #include "commands/runbook.h"
 #include "ledger/time_format.h"
+#include "tools/cli/analysis_commands.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
@@ -55,17 +57,30 @@ void PrintFinalState(const GlobalOptions& options, const json& state) {
 }
 
 // Runs the command as the ledger's owner: orchestrator and command socket in this process.
-int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger, const std::string& command,
-               const json& args, bool follow) {
+// Returns the --set values of a start command's arguments.
+std::map<std::string, std::string> VariableOverrides(const json& args) {
+  std::map<std::string, std::string> overrides;
+  auto set = args.find("set");
+  if (set == args.end() || !set->is_object()) return overrides;
+  for (const auto& [name, value] : set->items()) {
+    if (value.is_string()) overrides[name] = value.get<std::string>();
+  }
+  return overrides;
+}
+
+int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger,
+               const std::string& command, const json& args, bool follow, bool monitor) {
   commands::OrchestratorOptions orchestrator_options;
   commands::Orchestrator orchestrator(*ledger, orchestrator_options);
   Status started = orchestrator.Start();
   if (!started.ok()) return ReportFailure(started);
   auto socket = commands::CommandSocketServer::Start(*ledger, orchestrator);
-  if (!socket.ok()) spdlog::warn("other terminals cannot reach this process: {}", socket.status().ToString());
+  if (!socket.ok())
+    spdlog::warn("other terminals cannot reach this process: {}", socket.status().ToString());
 
   uint64_t before = ledger->HeadPosition();
-  commands::CommandRequest request{command, &args, options.actor, args.value("idempotency_key", "")};
+  commands::CommandRequest request{command, &args, options.actor,
+                                   args.value("idempotency_key", "")};
   auto result = orchestrator.Execute(request);
   if (!result.ok()) return ReportFailure(result.status());
   std::string rollback_id = result->value("rollback_id", "");
@@ -81,20 +96,32 @@ int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger, c
         if (!options.json) std::cout << line << std::endl;
       },
       [&] { return !interrupted.load(); });
-  orchestrator.Stop();
   if (interrupted) {
-    std::cerr << "rollbook: interrupted; " << rollback_id << " stays active. Continue it with `rollbook resume "
-              << rollback_id << "`\n";
+    orchestrator.Stop();
+    std::cerr << "rollbook: interrupted; " << rollback_id
+              << " stays active. Continue it with `rollbook resume " << rollback_id << "`\n";
     return kExitFailed;
   }
-  if (!state.ok()) return ReportFailure(state.status());
+  if (!state.ok()) {
+    orchestrator.Stop();
+    return ReportFailure(state.status());
+  }
   PrintFinalState(options, *state);
-  return ExitForRollback(*state);
+  int exit_status = ExitForRollback(*state);
+
+  // Monitoring runs while the orchestrator still answers other terminals, such as `rollbook note`.
+  if (monitor && exit_status == kExitOk) {
+    auto snapshot = orchestrator.Snapshot(rollback_id);
+    if (snapshot)
+      exit_status = MonitorCompletedRollback(options, *ledger, *snapshot, VariableOverrides(args));
+  }
+  orchestrator.Stop();
+  return exit_status;
 }
 
 // Sends the command to the process that owns the ledger.
-int RunThroughOwner(GlobalOptions& options, const std::string& socket_path, const std::string& command,
-                    const json& args, bool follow) {
+int RunThroughOwner(GlobalOptions& options, const std::string& socket_path,
+                    const std::string& command, const json& args, bool follow) {
   json request = {{"command", command},
                   {"args", args},
                   {"actor", options.actor},
@@ -102,7 +129,8 @@ int RunThroughOwner(GlobalOptions& options, const std::string& socket_path, cons
                   {"follow", follow}};
   json final_state;
   auto result = commands::SendCommand(socket_path, request, [&](const json& line) {
-    if (line.contains("progress") && !options.json) std::cout << line["progress"].get<std::string>() << std::endl;
+    if (line.contains("progress") && !options.json)
+      std::cout << line["progress"].get<std::string>() << std::endl;
     if (line.contains("done")) final_state = line["done"];
   });
   if (!result.ok()) return ReportFailure(result.status());
@@ -111,7 +139,8 @@ int RunThroughOwner(GlobalOptions& options, const std::string& socket_path, cons
     return kExitOk;
   }
   if (!options.json) PrintResult(options, command, *result);
-  if (final_state.is_null()) return ReportFailure(kExitFailed, "the ledger owner stopped before the rollback completed");
+  if (final_state.is_null())
+    return ReportFailure(kExitFailed, "the ledger owner stopped before the rollback completed");
   PrintFinalState(options, final_state);
   return ExitForRollback(final_state);
 }
@@ -123,7 +152,8 @@ std::string OwnerSocket(const std::string& directory) {
   return {};
 }
 
-int WithRunbookPlan(const std::string& runbook_flag, const std::function<int(const commands::Runbook&)>& use) {
+int WithRunbookPlan(const std::string& runbook_flag,
+                    const std::function<int(const commands::Runbook&)>& use) {
   auto runbook = commands::LoadRunbook(commands::ResolveRunbookPath(runbook_flag),
                                        commands::DriverRegistry::BuiltIn());
   if (!runbook.ok()) {
@@ -131,6 +161,22 @@ int WithRunbookPlan(const std::string& runbook_flag, const std::function<int(con
     return kExitUsage;
   }
   return use(*runbook);
+}
+
+// Parses the runbook's monitor: section once per environment, whose variables its ${vars.NAME}
+// references take; prints each problem. Returns an exit status.
+int CheckMonitorSection(const commands::Runbook& loaded) {
+  if (loaded.monitor_json.empty()) return kExitOk;
+  int exit_status = kExitOk;
+  for (const auto& [environment, variables] : loaded.environments) {
+    auto spec = analyzer::ParseMonitorSpec(loaded.monitor_json, variables);
+    if (!spec.ok()) {
+      std::cerr << loaded.path << ": monitor: " << spec.status().message() << " (environment "
+                << environment << ")\n";
+      exit_status = kExitUsage;
+    }
+  }
+  return exit_status;
 }
 
 // Folds the whole ledger read-only into rollback states.
@@ -154,11 +200,14 @@ void PrintRollbackDetail(const projections::RollbackState& state) {
             << ledger::FormatTimestamp(state.requested_at_ns) << "\n";
   std::cout << "  reason: " << state.reason << "\n";
   for (const auto& component : state.components) {
-    std::cout << "  " << component.name << ": " << projections::ComponentStatusName(component.status) << "\n";
+    std::cout << "  " << component.name << ": "
+              << projections::ComponentStatusName(component.status) << "\n";
     for (const auto& step : component.steps) {
-      std::cout << "    " << step.name << " (" << step.driver << " " << step.action << "): "
-                << projections::StepStatusName(step.status);
-      if (step.attempts > 0) std::cout << ", " << step.attempts << " attempt(s), " << step.duration_ns / 1000000 << " ms";
+      std::cout << "    " << step.name << " (" << step.driver << " " << step.action
+                << "): " << projections::StepStatusName(step.status);
+      if (step.attempts > 0)
+        std::cout << ", " << step.attempts << " attempt(s), " << step.duration_ns / 1000000
+                  << " ms";
       if (!step.last_error.empty()) std::cout << ", error: " << step.last_error;
       std::cout << "\n";
     }
@@ -171,7 +220,8 @@ int Status_(const GlobalOptions& options, const std::string& rollback_id) {
   if (!fold.ok()) return ReportFailure(fold.status());
   if (!rollback_id.empty()) {
     const projections::RollbackState* state = fold->Find(rollback_id);
-    if (state == nullptr) return ReportFailure(kExitNotFound, "no rollback " + rollback_id + " in this ledger");
+    if (state == nullptr)
+      return ReportFailure(kExitNotFound, "no rollback " + rollback_id + " in this ledger");
     if (options.json) {
       std::cout << projections::RollbackToJson(*state).dump() << "\n";
     } else {
@@ -181,27 +231,32 @@ int Status_(const GlobalOptions& options, const std::string& rollback_id) {
   }
   if (options.json) {
     json all = json::array();
-    for (const auto& [id, state] : fold->rollbacks()) all.push_back(projections::RollbackToJson(state));
+    for (const auto& [id, state] : fold->rollbacks())
+      all.push_back(projections::RollbackToJson(state));
     std::cout << all.dump() << "\n";
     return kExitOk;
   }
-  if (fold->rollbacks().empty()) std::cout << "no rollbacks yet; start one with `rollbook start REASON`\n";
+  if (fold->rollbacks().empty())
+    std::cout << "no rollbacks yet; start one with `rollbook start REASON`\n";
   for (const auto& [id, state] : fold->rollbacks()) {
-    std::cout << id << "  " << state.feature << "/" << state.environment << "  " << state.scope << "  "
-              << projections::RollbackStatusName(state.status) << "  " << projections::OutcomeName(state.outcome)
-              << "  " << state.duration_ns / 1000000 << " ms  " << state.reason << "\n";
+    std::cout << id << "  " << state.feature << "/" << state.environment << "  " << state.scope
+              << "  " << projections::RollbackStatusName(state.status) << "  "
+              << projections::OutcomeName(state.outcome) << "  " << state.duration_ns / 1000000
+              << " ms  " << state.reason << "\n";
   }
   return kExitOk;
 }
 
 }  // namespace
 
-int RunOperatorCommand(GlobalOptions& options, const std::string& command, const json& args, bool follow) {
+int RunOperatorCommand(GlobalOptions& options, const std::string& command, const json& args,
+                       bool follow, bool monitor) {
   // Short write commands wait a little for a busy ledger: the owner may be another short command.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
     auto ledger = OpenLedger(options, LedgerAccess::kWrite, command);
-    if (ledger.ok()) return RunAsOwner(options, std::move(ledger).value(), command, args, follow);
+    if (ledger.ok())
+      return RunAsOwner(options, std::move(ledger).value(), command, args, follow, monitor);
     if (ledger.status().code() != StatusCode::kBusy) return ReportFailure(ledger.status());
     std::string socket = OwnerSocket(options.ledger_dir);
     if (!socket.empty()) return RunThroughOwner(options, socket, command, args, follow);
@@ -213,19 +268,33 @@ int RunOperatorCommand(GlobalOptions& options, const std::string& command, const
 void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
   // start
   static std::string reason, scope = "full", environment, mode, target_time, runbook;
-  static bool dry_run = false, drill = false;
+  static bool dry_run = false, drill = false, no_monitor = false;
   static std::vector<std::string> assignments;
-  CLI::App* start = app.add_subcommand("start", "Roll a feature back: run the runbook's steps for a scope");
-  start->add_option("reason", reason, "Why the rollback is needed; recorded in the ledger")->required();
-  start->add_option("--scope", scope, "Scope: full, database, feature-flags, external-services, application, or one the runbook defines")
+  CLI::App* start =
+      app.add_subcommand("start", "Roll a feature back: run the runbook's steps for a scope");
+  start->add_option("reason", reason, "Why the rollback is needed; recorded in the ledger")
+      ->required();
+  start
+      ->add_option("--scope", scope,
+                   "Scope: full, database, feature-flags, external-services, application, or one "
+                   "the runbook defines")
       ->capture_default_str();
-  start->add_option("--env", environment, "Environment from the runbook (default: its only one, else production)");
-  start->add_option("--mode", mode, "Mode for components that have modes, such as safe or point-in-time");
-  start->add_option("--target-time", target_time, "Point-in-time target, RFC 3339 such as 2026-12-04T10:00:00Z");
-  start->add_option("--runbook", runbook, "Runbook file (default: $ROLLBOOK_RUNBOOK or ./rollbook.yaml)");
-  start->add_option("--set", assignments, "Override a runbook variable of the environment: NAME=VALUE (repeatable)");
+  start->add_option("--env", environment,
+                    "Environment from the runbook (default: its only one, else production)");
+  start->add_option("--mode", mode,
+                    "Mode for components that have modes, such as safe or point-in-time");
+  start->add_option("--target-time", target_time,
+                    "Point-in-time target, RFC 3339 such as 2026-12-04T10:00:00Z");
+  start->add_option("--runbook", runbook,
+                    "Runbook file (default: $ROLLBOOK_RUNBOOK or ./rollbook.yaml)");
+  start->add_option("--set", assignments,
+                    "Override a runbook variable of the environment: NAME=VALUE (repeatable)");
   start->add_flag("--dry-run", dry_run, "Describe every step and record the plan; touch nothing");
-  start->add_flag("--drill", drill, "Mark the rollback as a drill; it never counts in production metrics");
+  start->add_flag("--drill", drill,
+                  "Mark the rollback as a drill; it never counts in production metrics");
+  start->add_flag("--no-monitor", no_monitor,
+                  "Skip the runbook's monitor: section after the rollback succeeds; run `rollbook "
+                  "monitor` later");
   SetAction(*start, options, [&options] {
     json args = {{"reason", reason}, {"scope", scope}, {"dry_run", dry_run}, {"drill", drill}};
     if (!environment.empty()) args["environment"] = environment;
@@ -234,15 +303,17 @@ void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
     if (!runbook.empty()) args["runbook"] = std::filesystem::absolute(runbook).string();
     for (const std::string& assignment : assignments) {
       auto parsed = commands::ParseVariableAssignment(assignment);
-      if (!parsed.ok()) return ReportFailure(kExitUsage, "--set " + assignment + ": " + parsed.status().message());
+      if (!parsed.ok())
+        return ReportFailure(kExitUsage, "--set " + assignment + ": " + parsed.status().message());
       args["set"][parsed->first] = parsed->second;
     }
-    return RunOperatorCommand(options, "start", args, /*follow=*/true);
+    return RunOperatorCommand(options, "start", args, /*follow=*/true, /*monitor=*/!no_monitor);
   });
 
   // status
   static std::string status_id;
-  CLI::App* status = app.add_subcommand("status", "Show rollbacks, or one rollback's components and steps");
+  CLI::App* status =
+      app.add_subcommand("status", "Show rollbacks, or one rollback's components and steps");
   status->add_option("id", status_id, "Rollback id such as rb-3");
   SetAction(*status, options, [&options] { return Status_(options, status_id); });
 
@@ -252,29 +323,35 @@ void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
   cancel->add_option("id", cancel_id, "Rollback id")->required();
   cancel->add_option("--reason", cancel_reason, "Why it is cancelled");
   SetAction(*cancel, options, [&options] {
-    return RunOperatorCommand(options, "cancel", {{"rollback_id", cancel_id}, {"reason", cancel_reason}}, false);
+    return RunOperatorCommand(options, "cancel",
+                              {{"rollback_id", cancel_id}, {"reason", cancel_reason}}, false);
   });
 
   static std::string retry_id, retry_step;
   CLI::App* retry = app.add_subcommand("retry", "Run a failed or outcome-unknown step again");
   retry->add_option("id", retry_id, "Rollback id")->required();
-  retry->add_option("step", retry_step, "Step as component/step, or its name when unique")->required();
+  retry->add_option("step", retry_step, "Step as component/step, or its name when unique")
+      ->required();
   SetAction(*retry, options, [&options] {
-    return RunOperatorCommand(options, "retry", {{"rollback_id", retry_id}, {"step", retry_step}}, true);
+    return RunOperatorCommand(options, "retry", {{"rollback_id", retry_id}, {"step", retry_step}},
+                              true);
   });
 
   static std::string skip_id, skip_step, skip_reason;
   CLI::App* skip = app.add_subcommand("skip", "Skip a failed or outcome-unknown step and continue");
   skip->add_option("id", skip_id, "Rollback id")->required();
-  skip->add_option("step", skip_step, "Step as component/step, or its name when unique")->required();
+  skip->add_option("step", skip_step, "Step as component/step, or its name when unique")
+      ->required();
   skip->add_option("--reason", skip_reason, "Why skipping is safe; recorded")->required();
   SetAction(*skip, options, [&options] {
-    return RunOperatorCommand(options, "skip",
-                              {{"rollback_id", skip_id}, {"step", skip_step}, {"reason", skip_reason}}, true);
+    return RunOperatorCommand(
+        options, "skip", {{"rollback_id", skip_id}, {"step", skip_step}, {"reason", skip_reason}},
+        true);
   });
 
   static std::string resume_id;
-  CLI::App* resume = app.add_subcommand("resume", "Continue a rollback interrupted by a crash or Ctrl-C");
+  CLI::App* resume =
+      app.add_subcommand("resume", "Continue a rollback interrupted by a crash or Ctrl-C");
   resume->add_option("id", resume_id, "Rollback id")->required();
   SetAction(*resume, options, [&options] {
     return RunOperatorCommand(options, "resume", {{"rollback_id", resume_id}}, true);
@@ -282,18 +359,26 @@ void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
 
   // runbook check / show
   static std::string runbook_file, show_scope = "full", show_env, show_mode;
-  CLI::App* runbook_command = app.add_subcommand("runbook", "Validate a runbook or print its resolved plan");
+  CLI::App* runbook_command =
+      app.add_subcommand("runbook", "Validate a runbook or print its resolved plan");
   runbook_command->require_subcommand(1);
-  CLI::App* check = runbook_command->add_subcommand("check", "Validate the runbook; print every problem with file:line:column");
-  check->add_option("--runbook", runbook_file, "Runbook file (default: $ROLLBOOK_RUNBOOK or ./rollbook.yaml)");
+  CLI::App* check = runbook_command->add_subcommand(
+      "check", "Validate the runbook; print every problem with file:line:column");
+  check->add_option("--runbook", runbook_file,
+                    "Runbook file (default: $ROLLBOOK_RUNBOOK or ./rollbook.yaml)");
   SetAction(*check, options, [] {
     return WithRunbookPlan(runbook_file, [](const commands::Runbook& loaded) {
-      std::cout << loaded.path << ": valid runbook for " << loaded.feature << " (" << loaded.components.size()
-                << " components, " << loaded.scopes.size() << " scopes)\n";
+      if (int monitor_status = CheckMonitorSection(loaded); monitor_status != kExitOk) {
+        return monitor_status;
+      }
+      std::cout << loaded.path << ": valid runbook for " << loaded.feature << " ("
+                << loaded.components.size() << " components, " << loaded.scopes.size()
+                << " scopes)\n";
       return static_cast<int>(kExitOk);
     });
   });
-  CLI::App* show = runbook_command->add_subcommand("show", "Print the resolved plan for a scope, environment and mode");
+  CLI::App* show = runbook_command->add_subcommand(
+      "show", "Print the resolved plan for a scope, environment and mode");
   show->add_option("--runbook", runbook_file, "Runbook file");
   show->add_option("--scope", show_scope, "Scope")->capture_default_str();
   show->add_option("--env", show_env, "Environment");
@@ -302,26 +387,31 @@ void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
   SetAction(*show, options, [&options] {
     return WithRunbookPlan(runbook_file, [&options](const commands::Runbook& loaded) {
       std::string env = show_env;
-      if (env.empty()) env = loaded.environments.size() == 1 ? loaded.environments.begin()->first : "production";
+      if (env.empty())
+        env = loaded.environments.size() == 1 ? loaded.environments.begin()->first : "production";
       commands::Runbook overridden = loaded;
       std::map<std::string, std::string> values;
       for (const std::string& assignment : assignments) {
         auto parsed = commands::ParseVariableAssignment(assignment);
-        if (!parsed.ok()) return ReportFailure(kExitUsage, "--set " + assignment + ": " + parsed.status().message());
+        if (!parsed.ok())
+          return ReportFailure(kExitUsage,
+                               "--set " + assignment + ": " + parsed.status().message());
         values[parsed->first] = parsed->second;
       }
       Status applied = commands::ApplyVariableOverrides(overridden, env, values);
       if (!applied.ok()) return ReportFailure(applied);
       auto plan = commands::BuildPlan(overridden, show_scope, env, show_mode);
       if (!plan.ok()) return ReportFailure(plan.status());
-      std::cout << (options.json ? commands::PlanToJson(*plan) : commands::DescribePlan(*plan)) << "\n";
+      std::cout << (options.json ? commands::PlanToJson(*plan) : commands::DescribePlan(*plan))
+                << "\n";
       return static_cast<int>(kExitOk);
     });
   });
 
   // backups
   static std::string backups_component;
-  CLI::App* backups = app.add_subcommand("backups", "List backups recorded in the ledger, or verify them");
+  CLI::App* backups =
+      app.add_subcommand("backups", "List backups recorded in the ledger, or verify them");
   backups->add_option("--component", backups_component, "Only backups of this component");
   SetAction(*backups, options, [&options] {
     auto fold = FoldLedger(options);
@@ -329,14 +419,15 @@ void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
     for (const auto& [id, state] : fold->rollbacks()) {
       for (const auto& backup : state.backups) {
         if (!backups_component.empty() && backup.component != backups_component) continue;
-        std::cout << backup.backup_id << "  " << ledger::FormatTimestamp(backup.taken_at_ns) << "  " << id << "  "
-                  << backup.component << "/" << backup.step << "  " << backup.format << "  " << backup.size_bytes
-                  << " bytes  " << backup.origin << "\n";
+        std::cout << backup.backup_id << "  " << ledger::FormatTimestamp(backup.taken_at_ns) << "  "
+                  << id << "  " << backup.component << "/" << backup.step << "  " << backup.format
+                  << "  " << backup.size_bytes << " bytes  " << backup.origin << "\n";
       }
     }
     return static_cast<int>(kExitOk);
   });
-  CLI::App* verify_backups = backups->add_subcommand("verify", "Re-hash every stored backup against its recorded SHA-256");
+  CLI::App* verify_backups =
+      backups->add_subcommand("verify", "Re-hash every stored backup against its recorded SHA-256");
   SetAction(*verify_backups, options, [&options] {
     auto fold = FoldLedger(options);
     if (!fold.ok()) return ReportFailure(fold.status());
@@ -344,9 +435,10 @@ void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
     int bad = 0, checked = 0;
     for (const auto& [id, state] : fold->rollbacks()) {
       for (const auto& backup : state.backups) {
-        commands::BackupRecord record{backup.backup_id, backup.sha256, backup.size_bytes, backup.driver,
-                                      backup.origin, backup.format, backup.taken_at_ns, id, backup.component,
-                                      backup.step};
+        commands::BackupRecord record{
+            backup.backup_id, backup.sha256, backup.size_bytes,  backup.driver,
+            backup.origin,    backup.format, backup.taken_at_ns, id,
+            backup.component, backup.step};
         auto path = store.CheckedPath(record);
         ++checked;
         if (!path.ok()) {
