@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -629,6 +630,115 @@ TEST_F(MonitoredStartTest, RunbookCheckValidatesMonitorSection) {
   EXPECT_EQ(checked.exit_code, 2) << checked.out;
   EXPECT_TRUE(Contains(checked.err, "monitor:")) << checked.err;
   EXPECT_TRUE(Contains(checked.err, "maximum")) << checked.err;
+}
+
+// Operator commands sent with --server to a `rollbook serve` that this fixture starts.
+class RemoteCliTest : public LedgerCliTest {
+ protected:
+  void TearDown() override {
+    if (server_pid_ > 0) {
+      ::kill(server_pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(server_pid_, &status, 0);
+    }
+  }
+
+  // Adds a token with `scope` to the tokens file and returns it.
+  std::string AddToken(const std::string& name, const std::string& scope) {
+    CommandResult added =
+        Rollbook({"--json", "token", "add", name, "--scope", scope, "--tokens", tokens_});
+    EXPECT_EQ(added.exit_code, 0) << added.err;
+    return nlohmann::json::parse(added.out, nullptr, false).value("token", "");
+  }
+
+  // Starts `rollbook serve` on a free loopback port and returns its URL.
+  std::string StartServer() {
+    std::string out_path = dir_.Join("serve.out");
+    std::vector<std::string> argv_strings = {binary_,    "--ledger",    ledger_dir_, "serve",
+                                             "--listen", "127.0.0.1:0", "--tokens",  tokens_};
+    std::vector<char*> argv;
+    for (auto& argument : argv_strings) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    int spawned =
+        posix_spawn(&server_pid_, binary_.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(spawned, 0) << std::strerror(spawned);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      std::string out = ReadFile(out_path);
+      auto at = out.find(" on http://");
+      if (at != std::string::npos) {
+        std::string url = out.substr(at + 4);
+        return url.substr(0, url.find_first_of("; \n"));
+      }
+      ::usleep(50 * 1000);
+    }
+    ADD_FAILURE() << "rollbook serve printed no URL: " << ReadFile(out_path);
+    return "";
+  }
+
+  CommandResult Remote(const std::string& url, const std::string& token,
+                       const std::vector<std::string>& arguments) {
+    std::vector<std::string> full = {"--server", url};
+    full.insert(full.end(), arguments.begin(), arguments.end());
+    return RunWithEnvironment(full, {"ROLLBOOK_TOKEN=" + token});
+  }
+
+  std::string tokens_ = dir_.Join("tokens");
+  pid_t server_pid_ = 0;
+};
+
+TEST_F(RemoteCliTest, StartFollowsProgressOverHttp) {
+  Init();
+  std::string runbook = dir_.Join("rollbook.yaml");
+  std::ofstream(runbook) << MonitoredRunbookText("5");
+  std::string token = AddToken("oncall", "operate");
+  std::string url = StartServer();
+
+  CommandResult started = Remote(url, token, {"start", "checkout errors", "--runbook", runbook});
+  EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
+  EXPECT_TRUE(Contains(started.out, "rb-1 requested by oncall")) << started.out;
+  EXPECT_TRUE(Contains(started.out, "app/app-switch")) << started.out;
+  EXPECT_TRUE(Contains(started.out, "rb-1 succeeded")) << started.out;
+}
+
+TEST_F(RemoteCliTest, ReadTokenCannotStart) {
+  Init();
+  std::string token = AddToken("viewer", "read");
+  std::string url = StartServer();
+
+  CommandResult started = Remote(url, token, {"start", "checkout errors"});
+  EXPECT_EQ(started.exit_code, 1) << started.out << started.err;
+  EXPECT_TRUE(Contains(started.err, "HTTP 403")) << started.err;
+  EXPECT_TRUE(Contains(started.err, "ROLLBOOK_TOKEN")) << started.err;
+}
+
+TEST_F(RemoteCliTest, NoteIsIdempotentOverHttp) {
+  Init();
+  std::string token = AddToken("oncall", "operate");
+  std::string url = StartServer();
+
+  std::vector<std::string> note = {
+      "--json", "note", "incident", "paged the db team", "--idempotency-key", "page-1"};
+  CommandResult first = Remote(url, token, note);
+  CommandResult again = Remote(url, token, note);
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(first.out, again.out);
+  EXPECT_TRUE(Contains(first.out, "positions")) << first.out;
+}
+
+TEST_F(RemoteCliTest, UnreachableServerIsBusy) {
+  CommandResult noted = Remote("http://127.0.0.1:1", "", {"note", "s", "text"});
+  EXPECT_EQ(noted.exit_code, 4) << noted.err;
+  EXPECT_TRUE(Contains(noted.err, "cannot reach the rollbook server")) << noted.err;
+
+  CommandResult bad_url = Remote("ftp://127.0.0.1", "", {"note", "s", "text"});
+  EXPECT_EQ(bad_url.exit_code, 2) << bad_url.err;
 }
 
 }  // namespace

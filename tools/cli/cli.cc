@@ -53,6 +53,11 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
   app.add_option("--actor", options.actor, "Name recorded as the actor of new events")
       ->multi_option_policy(kTakeLast)
       ->capture_default_str();
+  app.add_option("--server", options.server_url,
+                 "Send operator commands (start, cancel, retry, skip, resume, note) to this "
+                 "`rollbook serve` URL, with the token in ROLLBOOK_TOKEN")
+      ->envname("ROLLBOOK_SERVER")
+      ->multi_option_policy(kTakeLast);
   app.add_flag("--no-sync", options.no_sync,
                "Do not fsync appends (tests and benchmarks only: an OS crash or power loss can "
                "lose acknowledged events)");

@@ -31,6 +31,7 @@ struct GlobalOptions {
   std::string log_level = "warn";  // spdlog level name; logs go to stderr
   std::string actor;               // who is acting; defaults to the OS user name
   bool no_sync = false;            // appends skip the WAL fsync (tests and benchmarks only)
+  std::string server_url;          // --server, ROLLBOOK_SERVER: send operator commands there
 
   // The chosen subcommand's work, set by SetAction() during parsing; returns an ExitCode.
   std::function<int()> action;

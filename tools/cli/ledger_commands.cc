@@ -1,6 +1,5 @@
 // The ledger subcommands that write: init, note and ledger-backup.
 #include "tools/cli/ledger_commands.h"
-#include "tools/cli/rollback_commands.h"
 
 #include <fmt/core.h>
 
@@ -13,6 +12,7 @@
 #include "tools/cli/cli.h"
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
+#include "tools/cli/rollback_commands.h"
 
 namespace rollbook::cli {
 namespace {
@@ -51,16 +51,17 @@ int RunNote(const GlobalOptions& options, const NoteArguments& arguments) {
   if (arguments.text.empty()) {
     return ReportFailure(kExitUsage, "the note text is empty; pass the text to record");
   }
+  // With --server, or when another process owns the ledger, the note goes to that server or
+  // owner as a command; the local route waits briefly when the owner is a short command.
+  nlohmann::json args = {{"text", arguments.text},
+                         {"stream", arguments.stream},
+                         {"idempotency_key", arguments.idempotency_key}};
+  if (!arguments.rollback.empty()) args["rollback_id"] = arguments.rollback;
+  if (!arguments.component.empty()) args["component"] = arguments.component;
+  GlobalOptions routed = options;
+  if (!options.server_url.empty()) return RunOperatorCommand(routed, "note", args, false);
   auto opened = OpenLedger(options, LedgerAccess::kWrite, "note");
   if (!opened.ok() && opened.status().code() == StatusCode::kBusy) {
-    // Another process owns the ledger: send the note through its command socket, waiting
-    // briefly when the owner is itself a short command.
-    nlohmann::json args = {{"text", arguments.text},
-                           {"stream", arguments.stream},
-                           {"idempotency_key", arguments.idempotency_key}};
-    if (!arguments.rollback.empty()) args["rollback_id"] = arguments.rollback;
-    if (!arguments.component.empty()) args["component"] = arguments.component;
-    GlobalOptions routed = options;
     return RunOperatorCommand(routed, "note", args, /*follow=*/false);
   }
   if (!opened.ok()) return ReportFailure(opened.status());

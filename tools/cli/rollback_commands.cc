@@ -20,6 +20,8 @@
 #include "tools/cli/cli.h"
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
+#include "tools/cli/operator_output.h"
+#include "tools/cli/remote_commands.h"
 
 namespace rollbook::cli {
 namespace {
@@ -30,33 +32,6 @@ std::atomic<bool> interrupted{false};
 
 void OnInterrupt(int) { interrupted = true; }
 
-// Exit status of a finished rollback: 0 only when it succeeded.
-int ExitForRollback(const json& state) {
-  return state.value("outcome", "") == "succeeded" ? kExitOk : kExitFailed;
-}
-
-void PrintResult(const GlobalOptions& options, const std::string& command, const json& result) {
-  if (options.json) {
-    std::cout << result.dump() << "\n";
-    return;
-  }
-  std::string id = result.value("rollback_id", "");
-  auto positions = result.value("positions", json::array());
-  std::cout << command << (id.empty() ? "" : " " + id) << " recorded";
-  if (positions.size() == 2) std::cout << " at position " << positions[1].get<uint64_t>();
-  std::cout << "\n";
-}
-
-void PrintFinalState(const GlobalOptions& options, const json& state) {
-  if (options.json) {
-    std::cout << state.dump() << "\n";
-    return;
-  }
-  std::cout << state.value("id", "") << " " << state.value("outcome", "") << " after "
-            << state.value("duration_ms", 0) << " ms\n";
-}
-
-// Runs the command as the ledger's owner: orchestrator and command socket in this process.
 // Returns the --set values of a start command's arguments.
 std::map<std::string, std::string> VariableOverrides(const json& args) {
   std::map<std::string, std::string> overrides;
@@ -68,6 +43,7 @@ std::map<std::string, std::string> VariableOverrides(const json& args) {
   return overrides;
 }
 
+// Runs the command as the ledger's owner: orchestrator and command socket in this process.
 int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger,
                const std::string& command, const json& args, bool follow, bool monitor) {
   commands::OrchestratorOptions orchestrator_options;
@@ -251,6 +227,8 @@ int Status_(const GlobalOptions& options, const std::string& rollback_id) {
 
 int RunOperatorCommand(GlobalOptions& options, const std::string& command, const json& args,
                        bool follow, bool monitor) {
+  if (!options.server_url.empty()) return RunThroughServer(options, command, args, follow);
+
   // Short write commands wait a little for a busy ledger: the owner may be another short command.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   for (;;) {
