@@ -31,14 +31,29 @@ ledger::ExpectedVersion ExpectVersion(uint64_t version) {
 
 Result<ledger::AppendResult> AppendToActions(ledger::Ledger& ledger, uint64_t version,
                                              const std::string& rollback_id,
-                                             const std::string& actor, ledger::NewEvent event) {
+                                             const std::string& actor, ledger::NewEvent event,
+                                             const std::string& command_id = "") {
   ledger::AppendRequest request;
   request.stream = kActionStream;
+  // The ledger answers a repeated command id before it checks the expected version.
   request.expected = ExpectVersion(version);
   request.actor = actor;
   request.correlation_id = rollback_id;
+  request.command_id = command_id;
   request.events.push_back(std::move(event));
   return ledger.Append(request);
+}
+
+// Returns the id of the item that the actionItemAdded event at `position` added.
+Result<std::string> AddedItemId(ledger::Ledger& ledger, uint64_t position) {
+  auto event = ledger.ReadEvent(position);
+  if (!event.ok()) return event.status();
+  auto view = ledger::EventView::Decode(*event);
+  if (!view.ok()) return view.status();
+  if (!view->payload().isActionItemAdded()) {
+    return Conflict("the command id of this action item was used for another command");
+  }
+  return ledger::ToString(view->payload().getActionItemAdded().getActionId());
 }
 
 }  // namespace
@@ -72,7 +87,9 @@ Result<std::string> AddActionItem(ledger::Ledger& ledger, const NewActionItem& i
                                       added.setOwner(item.owner);
                                       added.setDueAtNs(item.due_at_ns);
                                       added.setKind(item.kind);
-                                    }));
+                                    }),
+                                    item.command_id);
+    if (appended.ok() && appended->duplicate) return AddedItemId(ledger, appended->first_position);
     if (appended.ok()) {
       spdlog::info("{} {} added to rollback {} by {}", item.kind, id, item.rollback_id, item.actor);
       return id;

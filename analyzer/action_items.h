@@ -23,6 +23,7 @@ struct NewActionItem {
   int64_t due_at_ns = 0;        // optional; 0 when none
   std::string kind = "action";  // "action" or "lesson"
   std::string actor;
+  std::string command_id;  // optional: a repeated id returns the first item's id, adding nothing
 };
 
 // Appends an actionItemAdded event and returns the new item's id. Fails with kInvalidArgument

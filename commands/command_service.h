@@ -15,8 +15,8 @@
 // "rollback_id".
 #pragma once
 
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
-
 #include <string>
 
 #include "ledger/status.h"
@@ -29,6 +29,10 @@ struct CommandRequest {
   std::string actor;
   std::string idempotency_key;  // optional
 };
+
+// A command the orchestrator does not implement itself, such as the analyzer's action items,
+// added by the program that runs it. It runs on the caller's thread, with the request's actor.
+using ExtraCommand = std::function<Result<nlohmann::json>(const CommandRequest& request)>;
 
 class CommandService {
  public:

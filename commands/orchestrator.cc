@@ -316,8 +316,12 @@ Result<nlohmann::json> Orchestrator::Execute(const CommandRequest& request) {
   if (command == "skip") return RequestStepDecision(normalized, /*skip=*/true);
   if (command == "resume") return ResumeRollback(normalized);
   if (command == "note") return AppendNote(normalized);
-  return InvalidArgument("unknown command '" + command +
-                         "'; known commands: start, cancel, retry, skip, resume, note");
+  if (auto extra = options_.extra_commands.find(command); extra != options_.extra_commands.end()) {
+    return extra->second(normalized);
+  }
+  std::string known = "start, cancel, retry, skip, resume, note";
+  for (const auto& [name, ignored] : options_.extra_commands) known += ", " + name;
+  return InvalidArgument("unknown command '" + command + "'; known commands: " + known);
 }
 
 Result<ledger::AppendResult> Orchestrator::AppendCommand(const std::string& stream,

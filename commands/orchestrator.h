@@ -8,13 +8,12 @@
 // rollbacks reach an event boundary.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <thread>
@@ -37,6 +36,7 @@ struct OrchestratorOptions {
   // rollback only when asked with `rollbook resume`).
   bool resume_unfinished = false;
   std::string executor_actor = "rollbook";
+  std::map<std::string, ExtraCommand> extra_commands;  // by command name
 };
 
 class Orchestrator final : public CommandService {
@@ -73,7 +73,8 @@ class Orchestrator final : public CommandService {
   Result<nlohmann::json> CancelRollback(const CommandRequest& request);
   Result<nlohmann::json> ResumeRollback(const CommandRequest& request);
   Result<nlohmann::json> AppendNote(const CommandRequest& request);
-  Result<ledger::AppendResult> AppendCommand(const std::string& stream, const std::string& correlation_id,
+  Result<ledger::AppendResult> AppendCommand(const std::string& stream,
+                                             const std::string& correlation_id,
                                              const CommandRequest& request, ledger::NewEvent event,
                                              ledger::ExpectedVersion expected);
 
@@ -86,11 +87,11 @@ class Orchestrator final : public CommandService {
 
   std::mutex mutex_;
   std::condition_variable applied_changed_;
-  projections::RollbackFold fold_;                       // guarded by mutex_
-  uint64_t applied_position_ = 0;                        // guarded by mutex_
-  uint64_t launch_after_ = 0;                            // requests after this position run here
+  projections::RollbackFold fold_;  // guarded by mutex_
+  uint64_t applied_position_ = 0;   // guarded by mutex_
+  uint64_t launch_after_ = 0;       // requests after this position run here
   std::map<std::string, std::shared_ptr<RunningRollback>> runs_;  // guarded by mutex_
-  bool stopping_ = false;                                // guarded by mutex_
+  bool stopping_ = false;                                         // guarded by mutex_
 
   std::unique_ptr<ledger::Subscription> subscription_;
   std::thread follower_;

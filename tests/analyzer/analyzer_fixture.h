@@ -118,10 +118,10 @@ class AnalyzerTest : public ::testing::Test {
     At(6000);
     auto first = analyzer::AddActionItem(
         *ledger_, {"rb-1", "Alert on web-1 connection errors", "carol",
-                   kHistoryEpochNs + 86400LL * 1000000000LL, "action", "bob"});
+                   kHistoryEpochNs + 86400LL * 1000000000LL, "action", "bob", ""});
     ASSERT_TRUE(first.ok()) << first.status().ToString();
     auto lesson = analyzer::AddActionItem(
-        *ledger_, {"rb-1", "Verify after the cache TTL, not before", "", 0, "lesson", "bob"});
+        *ledger_, {"rb-1", "Verify after the cache TTL, not before", "", 0, "lesson", "bob", ""});
     ASSERT_TRUE(lesson.ok()) << lesson.status().ToString();
     At(7000);
     ASSERT_TRUE(

@@ -255,9 +255,9 @@ TEST_F(AnalyzeTest, UnknownRollbackIsNotFound) {
 TEST_F(AnalyzeTest, ActionItemsAreTrackedUntilResolved) {
   WriteEventfulRollback();
   auto first = analyzer::AddActionItem(
-      *ledger_, {"rb-1", "Add a readiness check", "carol", 0, "action", "bob"});
-  auto second =
-      analyzer::AddActionItem(*ledger_, {"rb-1", "Shorter flag TTL", "dave", 0, "action", "bob"});
+      *ledger_, {"rb-1", "Add a readiness check", "carol", 0, "action", "bob", ""});
+  auto second = analyzer::AddActionItem(
+      *ledger_, {"rb-1", "Shorter flag TTL", "dave", 0, "action", "bob", ""});
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_EQ(*first, "ai-1");
@@ -275,10 +275,25 @@ TEST_F(AnalyzeTest, ActionItemsAreTrackedUntilResolved) {
   EXPECT_EQ(again.code(), StatusCode::kConflict);
   EXPECT_EQ(analyzer::ResolveActionItem(*ledger_, "ai-9", "", "carol").code(),
             StatusCode::kNotFound);
-  auto unknown_rollback = analyzer::AddActionItem(*ledger_, {"rb-5", "x", "", 0, "action", "bob"});
+  auto unknown_rollback =
+      analyzer::AddActionItem(*ledger_, {"rb-5", "x", "", 0, "action", "bob", ""});
   EXPECT_EQ(unknown_rollback.status().code(), StatusCode::kNotFound);
-  auto empty = analyzer::AddActionItem(*ledger_, {"rb-1", "", "", 0, "action", "bob"});
+  auto empty = analyzer::AddActionItem(*ledger_, {"rb-1", "", "", 0, "action", "bob", ""});
   EXPECT_EQ(empty.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(AnalyzeTest, RepeatedCommandIdAddsOneItem) {
+  WriteEventfulRollback();
+  analyzer::NewActionItem item{"rb-1", "Add a readiness check", "carol", 0, "action", "bob", "k-1"};
+  auto first = analyzer::AddActionItem(*ledger_, item);
+  auto retried = analyzer::AddActionItem(*ledger_, item);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, *first);
+
+  auto items = analyzer::ListActionItems(*ledger_, "rb-1");
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(items->size(), 1u);
 }
 
 TEST_F(AnalyzeTest, SectionsSelectJsonMembers) {

@@ -732,6 +732,36 @@ TEST_F(RemoteCliTest, NoteIsIdempotentOverHttp) {
   EXPECT_TRUE(Contains(first.out, "positions")) << first.out;
 }
 
+TEST_F(RemoteCliTest, ActionItemsReachTheServer) {
+  Init();
+  std::string runbook = dir_.Join("rollbook.yaml");
+  std::ofstream(runbook) << MonitoredRunbookText("5");
+  std::string token = AddToken("oncall", "operate");
+  std::string url = StartServer();
+  ASSERT_EQ(Remote(url, token, {"start", "checkout errors", "--runbook", runbook}).exit_code, 0);
+
+  CommandResult remote = Remote(url, token, {"action", "add", "rb-1", "add a queue alert"});
+  EXPECT_EQ(remote.exit_code, 0) << remote.err;
+  EXPECT_TRUE(Contains(remote.out, "added action ai-1 to rb-1")) << remote.out;
+
+  // Without --server, the command finds the server through its command socket.
+  CommandResult local = Rollbook({"action", "add", "rb-1", "raise the budget", "--lesson"});
+  EXPECT_EQ(local.exit_code, 0) << local.err;
+  EXPECT_TRUE(Contains(local.out, "added lesson ai-2 to rb-1")) << local.out;
+
+  CommandResult done =
+      Remote(url, token, {"action", "done", "ai-1", "--resolution", "alert added"});
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_TRUE(Contains(done.out, "resolved ai-1")) << done.out;
+  CommandResult again = Rollbook({"action", "done", "ai-1"});
+  EXPECT_EQ(again.exit_code, 5) << again.out << again.err;
+
+  auto added = LogJson({"--type", "actionItemAdded"});
+  ASSERT_EQ(added.size(), 2u);
+  EXPECT_EQ(added[0]["actor"], "oncall");
+  EXPECT_EQ(added[1]["actor"], "tester");
+}
+
 TEST_F(RemoteCliTest, UnreachableServerIsBusy) {
   CommandResult noted = Remote("http://127.0.0.1:1", "", {"note", "s", "text"});
   EXPECT_EQ(noted.exit_code, 4) << noted.err;

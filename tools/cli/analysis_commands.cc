@@ -33,6 +33,7 @@
 namespace rollbook::cli {
 namespace {
 
+using nlohmann::json;
 using nlohmann::ordered_json;
 
 std::atomic<bool> monitor_interrupted{false};
@@ -185,7 +186,16 @@ struct ActionArguments {
   bool all = false;
 };
 
-int RunActionAdd(const GlobalOptions& options, const ActionArguments& arguments) {
+// Returns the arguments of the action_add command for an item.
+json ActionAddArguments(const analyzer::NewActionItem& item) {
+  return {{"rollback_id", item.rollback_id},
+          {"text", item.text},
+          {"owner", item.owner},
+          {"kind", item.kind},
+          {"due_at_ns", item.due_at_ns}};
+}
+
+int RunActionAdd(GlobalOptions& options, const ActionArguments& arguments) {
   analyzer::NewActionItem item;
   item.rollback_id = arguments.rollback_id;
   item.text = arguments.text;
@@ -197,7 +207,15 @@ int RunActionAdd(const GlobalOptions& options, const ActionArguments& arguments)
     if (!due.ok()) return ReportFailure(kExitUsage, due.status().message());
     item.due_at_ns = *due;
   }
-  auto ledger = OpenForAppend(options, "action add");
+
+  // With --server, or while another process owns the ledger, that process records the item.
+  if (!options.server_url.empty()) {
+    return RunOperatorCommand(options, "action_add", ActionAddArguments(item), false);
+  }
+  auto ledger = OpenLedger(options, LedgerAccess::kWrite, "action add");
+  if (!ledger.ok() && ledger.status().code() == StatusCode::kBusy) {
+    return RunOperatorCommand(options, "action_add", ActionAddArguments(item), false);
+  }
   if (!ledger.ok()) return ReportFailure(ledger.status());
   auto id = analyzer::AddActionItem(**ledger, item);
   if (!id.ok()) return ReportFailure(id.status());
@@ -209,8 +227,13 @@ int RunActionAdd(const GlobalOptions& options, const ActionArguments& arguments)
   return kExitOk;
 }
 
-int RunActionDone(const GlobalOptions& options, const ActionArguments& arguments) {
-  auto ledger = OpenForAppend(options, "action done");
+int RunActionDone(GlobalOptions& options, const ActionArguments& arguments) {
+  json args = {{"action_id", arguments.action_id}, {"resolution", arguments.resolution}};
+  if (!options.server_url.empty()) return RunOperatorCommand(options, "action_done", args, false);
+  auto ledger = OpenLedger(options, LedgerAccess::kWrite, "action done");
+  if (!ledger.ok() && ledger.status().code() == StatusCode::kBusy) {
+    return RunOperatorCommand(options, "action_done", args, false);
+  }
   if (!ledger.ok()) return ReportFailure(ledger.status());
   Status resolved = analyzer::ResolveActionItem(**ledger, arguments.action_id, arguments.resolution,
                                                 options.actor);
@@ -560,6 +583,45 @@ int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledge
   if (!summary.ok()) return ReportFailure(summary.status());
   if (!summary->has_value()) return kExitOk;
   return PrintMonitorSummary(options, **summary);
+}
+
+std::map<std::string, commands::ExtraCommand> ActionItemCommands(ledger::Ledger& ledger) {
+  std::map<std::string, commands::ExtraCommand> extra;
+  extra["action_add"] = [&ledger](const commands::CommandRequest& request) -> Result<json> {
+    const json& args = *request.args;
+    analyzer::NewActionItem item;
+    try {
+      item.rollback_id = args.value("rollback_id", "");
+      item.text = args.value("text", "");
+      item.owner = args.value("owner", "");
+      item.kind = args.value("kind", "action");
+      item.due_at_ns = args.value("due_at_ns", int64_t{0});
+    } catch (const json::exception& e) {
+      return InvalidArgument(std::string("invalid action_add arguments: ") + e.what());
+    }
+    item.actor = request.actor;
+    item.command_id = request.idempotency_key;
+    auto id = analyzer::AddActionItem(ledger, item);
+    if (!id.ok()) return id.status();
+    return json{{"action_id", *id},
+                {"rollback_id", item.rollback_id},
+                {"message", "added " + item.kind + " " + *id + " to " + item.rollback_id}};
+  };
+  extra["action_done"] = [&ledger](const commands::CommandRequest& request) -> Result<json> {
+    const json& args = *request.args;
+    std::string action_id;
+    std::string resolution;
+    try {
+      action_id = args.value("action_id", "");
+      resolution = args.value("resolution", "");
+    } catch (const json::exception& e) {
+      return InvalidArgument(std::string("invalid action_done arguments: ") + e.what());
+    }
+    ROLLBOOK_RETURN_IF_ERROR(
+        analyzer::ResolveActionItem(ledger, action_id, resolution, request.actor));
+    return json{{"action_id", action_id}, {"resolved", true}, {"message", "resolved " + action_id}};
+  };
+  return extra;
 }
 
 void AddAnalysisCommands(CLI::App& app, GlobalOptions& options) {

@@ -4,6 +4,8 @@
 #include <map>
 #include <string>
 
+#include "commands/command_service.h"
+
 namespace CLI {
 class App;
 }
@@ -32,5 +34,9 @@ void AddAnalysisCommands(CLI::App& app, GlobalOptions& options);
 int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledger,
                              const projections::RollbackState& rollback,
                              const std::map<std::string, std::string>& overrides);
+
+// Returns the action_add and action_done commands, for an orchestrator that owns `ledger`, so
+// that `rollbook action` reaches a process that owns the ledger. `ledger` must outlive them.
+std::map<std::string, commands::ExtraCommand> ActionItemCommands(ledger::Ledger& ledger);
 
 }  // namespace rollbook::cli

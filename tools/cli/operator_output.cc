@@ -19,6 +19,10 @@ void PrintResult(const GlobalOptions& options, const std::string& command, const
     std::cout << result.dump() << "\n";
     return;
   }
+  if (result.contains("message") && result["message"].is_string()) {
+    std::cout << result["message"].get<std::string>() << "\n";
+    return;
+  }
   std::string id = result.value("rollback_id", "");
   auto positions = result.value("positions", json::array());
   std::cout << command << (id.empty() ? "" : " " + id) << " recorded";

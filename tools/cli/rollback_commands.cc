@@ -47,6 +47,7 @@ std::map<std::string, std::string> VariableOverrides(const json& args) {
 int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger,
                const std::string& command, const json& args, bool follow, bool monitor) {
   commands::OrchestratorOptions orchestrator_options;
+  orchestrator_options.extra_commands = ActionItemCommands(*ledger);
   commands::Orchestrator orchestrator(*ledger, orchestrator_options);
   Status started = orchestrator.Start();
   if (!started.ok()) return ReportFailure(started);

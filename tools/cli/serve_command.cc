@@ -9,6 +9,7 @@
 #include "commands/command_socket.h"
 #include "commands/orchestrator.h"
 #include "projections/runner.h"
+#include "tools/cli/analysis_commands.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
@@ -46,6 +47,7 @@ int RunServe(const GlobalOptions& options, const ServeArguments& arguments) {
 
   commands::OrchestratorOptions orchestrator_options;
   orchestrator_options.resume_unfinished = true;
+  orchestrator_options.extra_commands = ActionItemCommands(ledger);
   commands::Orchestrator orchestrator(ledger, orchestrator_options);
   Status started = orchestrator.Start();
   if (!started.ok()) return ReportFailure(started);
