@@ -207,6 +207,19 @@ TEST_F(HttpApiTest, CursorPagingUnderConcurrentAppends) {
   EXPECT_EQ(std::set<uint64_t>(bob.begin(), bob.end()).size(), bob.size()) << "a repeat";
 }
 
+TEST_F(HttpApiTest, CursorKeepsRelativeTimeWindow) {
+  AppendNotes(5);  // head 6
+  nlohmann::json first = Get("/v1/events?since=15m&limit=2").Json();
+  ASSERT_EQ(first["events"].size(), 2u);
+  std::string cursor = first["next_cursor"];
+
+  HttpReply second = Get("/v1/events?since=15m&limit=2&cursor=" + cursor);
+  ASSERT_EQ(second.status, 200) << second.body;
+  ASSERT_EQ(second.Json()["events"].size(), 2u);
+  EXPECT_EQ(second.Json()["events"][0]["position"], "3");
+  EXPECT_EQ(Get("/v1/events?since=15m&actor=x&cursor=" + cursor).status, 400);
+}
+
 TEST_F(HttpApiTest, CursorTiedToFilters) {
   AppendNotes(5);
   HttpReply first = Get("/v1/events?limit=2&actor=tester");

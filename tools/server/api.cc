@@ -325,8 +325,13 @@ Result<int64_t> QueryParams::GetTime(std::string_view name) const {
 
 namespace {
 
+// Digests the filter with its time window reduced to which bounds are set: the cursor carries
+// the window itself, as resolved for the first page.
 std::string FilterDigest(const projections::EventFilter& filter) {
-  std::string text = filter.CanonicalText();
+  projections::EventFilter shape = filter;
+  shape.since_ns = filter.since_ns != 0 ? 1 : 0;
+  shape.until_ns = filter.until_ns != 0 ? 1 : 0;
+  std::string text = shape.CanonicalText();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
@@ -338,21 +343,26 @@ std::string FilterDigest(const projections::EventFilter& filter) {
 std::string EncodeCursor(uint64_t position, const projections::EventFilter& filter) {
   std::string bytes;
   ledger::AppendBigEndian64(&bytes, position);
+  ledger::AppendBigEndian64(&bytes, static_cast<uint64_t>(filter.since_ns));
+  ledger::AppendBigEndian64(&bytes, static_cast<uint64_t>(filter.until_ns));
   bytes += FilterDigest(filter);
   return Base64UrlEncode(bytes);
 }
 
-Result<uint64_t> DecodeCursor(std::string_view cursor, const projections::EventFilter& filter) {
+Result<uint64_t> DecodeCursor(std::string_view cursor, projections::EventFilter* filter) {
   auto bytes = Base64UrlDecode(cursor);
-  if (!bytes.ok() || bytes->size() != 16) {
+  if (!bytes.ok() || bytes->size() != 32) {
     return InvalidArgument("invalid value for parameter 'cursor': not a cursor this server issued");
   }
-  if (bytes->substr(8) != FilterDigest(filter)) {
+  if (bytes->substr(24) != FilterDigest(*filter)) {
     return InvalidArgument(
         "invalid value for parameter 'cursor': it was issued for other filters; repeat the "
         "filters of the request that returned it");
   }
-  return ledger::ReadBigEndian64(*bytes);
+  std::string_view view(*bytes);
+  filter->since_ns = static_cast<int64_t>(ledger::ReadBigEndian64(view.substr(8)));
+  filter->until_ns = static_cast<int64_t>(ledger::ReadBigEndian64(view.substr(16)));
+  return ledger::ReadBigEndian64(view);
 }
 
 }  // namespace rollbook::server

@@ -36,16 +36,6 @@ Status ReadFilter(const QueryParams& query, projections::EventFilter& filter) {
   return Status::Ok();
 }
 
-// Reads `after` or `cursor` (not both) as the position to continue after.
-Result<uint64_t> ReadStart(const QueryParams& query, const projections::EventFilter& filter) {
-  auto cursor = query.Get("cursor");
-  if (cursor && query.Get("after")) {
-    return InvalidArgument("invalid parameters: use either 'after' or 'cursor', not both");
-  }
-  if (cursor) return DecodeCursor(*cursor, filter);
-  return query.GetUnsigned("after", 0, 0, kMaxPosition);
-}
-
 bool WantsNdjson(const ApiCall& call) {
   auto format = call.query.Get("format");
   if (format) return *format == "ndjson";
@@ -136,6 +126,22 @@ HttpResponse NdjsonResponse(const RenderedPage& page, const projections::EventFi
 
 }  // namespace
 
+Result<uint64_t> ReadStart(const QueryParams& query, projections::EventFilter* filter) {
+  auto cursor = query.Get("cursor");
+  if (cursor && query.Get("after")) {
+    return InvalidArgument("invalid parameters: use either 'after' or 'cursor', not both");
+  }
+  if (cursor) return DecodeCursor(*cursor, filter);
+  return query.GetUnsigned("after", 0, 0, kMaxPosition);
+}
+
+HttpResponse EventPageResponse(ApiCall& call, const projections::EventFilter& filter,
+                               uint64_t after, uint64_t limit, nlohmann::json fields) {
+  auto page = FindPage(call, filter, after, limit, /*ndjson=*/false);
+  if (!page.ok()) return ErrorResponse(page.status());
+  return PageResponse(**page, filter, std::move(fields));
+}
+
 HttpResponse ListEvents(ApiCall& call) {
   Status known = call.query.CheckKnown({"stream", "type", "actor", "component", "rollback", "since",
                                         "until", "after", "cursor", "limit", "format"});
@@ -151,7 +157,7 @@ HttpResponse ListEvents(ApiCall& call) {
   projections::EventFilter filter;
   Status read = ReadFilter(call.query, filter);
   if (!read.ok()) return ErrorResponse(read);
-  auto after = ReadStart(call.query, filter);
+  auto after = ReadStart(call.query, &filter);
   if (!after.ok()) return ErrorResponse(after.status());
   auto limit = call.query.GetUnsigned("limit", ndjson ? kDefaultExportSize : kDefaultPageSize, 1,
                                       ndjson ? kMaxExportSize : kMaxPageSize);
@@ -187,14 +193,12 @@ HttpResponse GetStream(ApiCall& call) {
   auto version = call.dependencies.ledger->StreamVersion(filter.stream);
   if (!version.ok()) return ErrorResponse(version.status());
   if (*version == 0) return ErrorResponse(NotFound("no stream named '" + filter.stream + "'"));
-  auto after = ReadStart(call.query, filter);
+  auto after = ReadStart(call.query, &filter);
   if (!after.ok()) return ErrorResponse(after.status());
   auto limit = call.query.GetUnsigned("limit", kDefaultPageSize, 1, kMaxPageSize);
   if (!limit.ok()) return ErrorResponse(limit.status());
-
-  auto page = FindPage(call, filter, *after, *limit, /*ndjson=*/false);
-  if (!page.ok()) return ErrorResponse(page.status());
-  return PageResponse(**page, filter, {{"stream", filter.stream}, {"version", *version}});
+  return EventPageResponse(call, filter, *after, *limit,
+                           {{"stream", filter.stream}, {"version", *version}});
 }
 
 HttpResponse Subscribe(ApiCall& call) {

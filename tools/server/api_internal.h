@@ -48,11 +48,23 @@ struct ApiCall {
 
 using Handler = HttpResponse (*)(ApiCall& call);
 
-// Encodes a page position and the filter it belongs to as an opaque cursor:
-// base64url(BE64(position) || first 8 bytes of SHA-256(filter.CanonicalText())).
+// Encodes a page position, the filter's time window and a digest of the rest of the filter as an
+// opaque cursor: base64url(BE64(position) || BE64(since_ns) || BE64(until_ns) || first 8 bytes
+// of SHA-256 of the filter, with the window reduced to which bounds are set).
 std::string EncodeCursor(uint64_t position, const projections::EventFilter& filter);
-// Fails with kInvalidArgument when the cursor is malformed or was made for other filters.
-Result<uint64_t> DecodeCursor(std::string_view cursor, const projections::EventFilter& filter);
+// Returns the position and sets the filter's time window from the cursor, so that a relative
+// window such as since=15m stays the one of the first page. Fails with kInvalidArgument when the
+// cursor is malformed or was made for other filters.
+Result<uint64_t> DecodeCursor(std::string_view cursor, projections::EventFilter* filter);
+
+// Reads `after` or `cursor` (not both) as the position to continue after; a cursor also sets
+// the filter's time window.
+Result<uint64_t> ReadStart(const QueryParams& query, projections::EventFilter* filter);
+
+// Responds with the JSON page of `limit` events after `after` that pass `filter`:
+// {"events": [...], <fields>, "next_cursor", "has_more"}, from the page cache when it can.
+HttpResponse EventPageResponse(ApiCall& call, const projections::EventFilter& filter,
+                               uint64_t after, uint64_t limit, nlohmann::json fields);
 
 // Returns {"name": value, ...} for the statuses of the runner's projections.
 nlohmann::json ProjectionStatusesJson(ApiDependencies& dependencies);

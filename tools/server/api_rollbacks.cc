@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "ledger/event_json.h"
 #include "ledger/ledger.h"
 #include "projections/components_projection.h"
 #include "projections/event_query.h"
@@ -135,37 +134,11 @@ HttpResponse GetRollbackTimeline(ApiCall& call) {
       });
   if (!exists.ok()) return ErrorResponse(exists);
 
-  uint64_t after = 0;
-  if (auto cursor = call.query.Get("cursor")) {
-    auto decoded = DecodeCursor(*cursor, filter);
-    if (!decoded.ok()) return ErrorResponse(decoded.status());
-    after = *decoded;
-  } else {
-    auto parsed = call.query.GetUnsigned("after", 0, 0, kMaxPosition);
-    if (!parsed.ok()) return ErrorResponse(parsed.status());
-    after = *parsed;
-  }
+  auto after = ReadStart(call.query, &filter);
+  if (!after.ok()) return ErrorResponse(after.status());
   auto limit = call.query.GetUnsigned("limit", kDefaultPageSize, 1, kMaxPageSize);
   if (!limit.ok()) return ErrorResponse(limit.status());
-  auto page = projections::QueryEvents(*call.dependencies.ledger, call.dependencies.runner, filter,
-                                       after, *limit);
-  if (!page.ok()) return ErrorResponse(page.status());
-
-  std::string events;
-  events.push_back('[');
-  for (size_t i = 0; i < page->events.size(); ++i) {
-    auto json = ledger::EventToJson(page->events[i]);
-    if (!json.ok()) return ErrorResponse(json.status());
-    if (i > 0) events.push_back(',');
-    events += *json;
-  }
-  events.push_back(']');
-  nlohmann::json fields = {{"rollback_id", filter.rollback_id},
-                           {"next_cursor", EncodeCursor(page->next_after, filter)},
-                           {"has_more", page->has_more}};
-  HttpResponse response;
-  response.body = "{\"events\":" + events + "," + fields.dump().substr(1) + "\n";
-  return response;
+  return EventPageResponse(call, filter, *after, *limit, {{"rollback_id", filter.rollback_id}});
 }
 
 HttpResponse ListComponents(ApiCall& call) {
