@@ -66,14 +66,11 @@ Result<std::string> AddActionItem(ledger::Ledger& ledger, const NewActionItem& i
   for (int attempt = 1;; ++attempt) {
     auto version = ledger.StreamVersion(kActionStream);
     if (!version.ok()) return version.status();
-    auto replay = internal::ReplayLedger(ledger, "");
-    if (!replay.ok()) return replay.status();
-    if (replay->fold.Find(item.rollback_id) == nullptr) {
-      return NotFound("no rollback " + item.rollback_id +
-                      " in this ledger; list the rollbacks with `rollbook status`");
-    }
+    ROLLBOOK_RETURN_IF_ERROR(internal::CheckRollbackExists(ledger, item.rollback_id));
+    auto action_events = internal::ReadActionEvents(ledger);
+    if (!action_events.ok()) return action_events.status();
     uint64_t highest = 0;
-    for (const ActionItem& other : internal::CollectActionItems(replay->action_events, "")) {
+    for (const ActionItem& other : internal::CollectActionItems(*action_events, "")) {
       highest = std::max(highest, ItemNumber(other.id));
     }
     std::string id = "ai-" + std::to_string(highest + 1);

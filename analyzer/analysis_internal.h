@@ -37,6 +37,12 @@ struct LedgerReplay {
 // id collects the action events only.
 Result<LedgerReplay> ReplayLedger(ledger::Ledger& ledger, const std::string& rollback_id);
 
+// Fails with kNotFound unless `rollback_id` names a rollback of the ledger. Reads one event.
+Status CheckRollbackExists(ledger::Ledger& ledger, const std::string& rollback_id);
+
+// Returns the action item events of the ledger (its "actions" stream), by position.
+Result<std::vector<LoadedEvent>> ReadActionEvents(ledger::Ledger& ledger);
+
 // Returns "component/step".
 std::string StepKey(schema::StepRef::Reader ref);
 

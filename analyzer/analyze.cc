@@ -1,6 +1,7 @@
 // Reading the ledger for an analysis and running the analysis phases in order.
 #include <spdlog/spdlog.h>
 
+#include "analyzer/action_items.h"
 #include "analyzer/analysis_internal.h"
 
 namespace rollbook::analyzer {
@@ -60,6 +61,36 @@ Result<LedgerReplay> ReplayLedger(ledger::Ledger& ledger, const std::string& rol
   return replay;
 }
 
+Status CheckRollbackExists(ledger::Ledger& ledger, const std::string& rollback_id) {
+  // A rollback's first event, in its own stream, is its rollbackRequested.
+  ledger::ReadOptions first;
+  first.stream = rollback_id;
+  first.limit = 1;
+  auto it = ledger.Read(first);
+  if (!it.ok()) return it.status();
+  bool found = (*it)->Valid() && (*it)->event().type == "rollbackRequested";
+  ROLLBOOK_RETURN_IF_ERROR((*it)->status());
+  if (found) return Status::Ok();
+  return NotFound("no rollback " + rollback_id +
+                  " in this ledger; list the rollbacks with `rollbook status`");
+}
+
+Result<std::vector<LoadedEvent>> ReadActionEvents(ledger::Ledger& ledger) {
+  ledger::ReadOptions actions;
+  actions.stream = kActionStream;
+  auto it = ledger.Read(actions);
+  if (!it.ok()) return it.status();
+  std::vector<LoadedEvent> events;
+  for (; (*it)->Valid(); (*it)->Next()) {
+    if (!IsActionEvent((*it)->event().type)) continue;
+    auto loaded = Load((*it)->event());
+    if (!loaded.ok()) return loaded.status();
+    events.push_back(std::move(loaded).value());
+  }
+  ROLLBOOK_RETURN_IF_ERROR((*it)->status());
+  return events;
+}
+
 }  // namespace internal
 
 Result<Analysis> AnalyzeRollback(ledger::Ledger& ledger, const std::string& rollback_id) {
@@ -85,13 +116,11 @@ Result<Analysis> AnalyzeRollback(ledger::Ledger& ledger, const std::string& roll
 
 Result<std::vector<ActionItem>> ListActionItems(ledger::Ledger& ledger,
                                                 const std::string& rollback_id) {
-  auto replay = internal::ReplayLedger(ledger, "");
-  if (!replay.ok()) return replay.status();
-  if (!rollback_id.empty() && replay->fold.Find(rollback_id) == nullptr) {
-    return NotFound("no rollback " + rollback_id +
-                    " in this ledger; list the rollbacks with `rollbook status`");
-  }
-  return internal::CollectActionItems(replay->action_events, rollback_id);
+  if (!rollback_id.empty())
+    ROLLBOOK_RETURN_IF_ERROR(internal::CheckRollbackExists(ledger, rollback_id));
+  auto action_events = internal::ReadActionEvents(ledger);
+  if (!action_events.ok()) return action_events.status();
+  return internal::CollectActionItems(*action_events, rollback_id);
 }
 
 }  // namespace rollbook::analyzer
