@@ -374,10 +374,20 @@ class Suite:
             measure["commands"].append(shlex.join(server.command))
             measure["notes"].append(f"response body: {len(body):,} bytes, served by both")
 
-            def side(name, url):
+            # Pages that start anywhere in the log: the page cache rarely has them, so this side
+            # (no target) times reading and assembling a page from the per-event JSON cache.
+            script = self.path("pages-all-over.lua")
+            last_start = max(0, self.sizes["http_events"] - 101)
+            with open(script, "w") as out:
+                out.write("request = function()\n"
+                          f"  local after = math.random(0, {last_start})\n"
+                          '  return wrk.format("GET", "/v1/events?limit=100&after=" .. after)\n'
+                          "end\n")
+
+            def side(name, url, extra=()):
                 def run(repetition):
                     argv = ["wrk", "-t2", "-c64", f"-d{self.sizes['http_seconds']}s", "--latency",
-                            url]
+                            *extra, url]
                     done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
                     if done.returncode != 0:
                         raise MeasureFailed(f"wrk failed: {done.stderr}")
@@ -387,7 +397,9 @@ class Suite:
                     return ({"requests_per_second": parsed["requests_per_second"],
                              "p99_ms": parsed["p99_ms"]}, argv, parsed)
                 return name, run
-            self.alternate(measure, [side("rollbook", rollbook_url), side("nginx", nginx_url)])
+            self.alternate(measure, [
+                side("rollbook", rollbook_url), side("nginx", nginx_url),
+                side("rollbook, pages all over the log", rollbook_url, ("-s", script))])
         finally:
             nginx.stop()
             server.stop()

@@ -20,15 +20,16 @@ struct Route {
   std::string_view path;       // template; "{name}" segments capture
   std::optional<Scope> scope;  // nullopt: no authentication
   Handler handler;
+  bool pages = false;  // serves event pages, which may be in the page cache
 };
 
 const Route kRoutes[] = {
-    {"GET", "/v1/events", Scope::kRead, ListEvents},
+    {"GET", "/v1/events", Scope::kRead, ListEvents, true},
     {"GET", "/v1/events/{position}", Scope::kRead, GetEvent},
-    {"GET", "/v1/streams/{id}", Scope::kRead, GetStream},
+    {"GET", "/v1/streams/{id}", Scope::kRead, GetStream, true},
     {"GET", "/v1/rollbacks", Scope::kRead, ListRollbacks},
     {"GET", "/v1/rollbacks/{id}", Scope::kRead, GetRollback},
-    {"GET", "/v1/rollbacks/{id}/timeline", Scope::kRead, GetRollbackTimeline},
+    {"GET", "/v1/rollbacks/{id}/timeline", Scope::kRead, GetRollbackTimeline, true},
     {"GET", "/v1/components", Scope::kRead, ListComponents},
     {"GET", "/v1/projections", Scope::kRead, ListProjections},
     {"GET", "/v1/projections/{name}", Scope::kRead, GetProjection},
@@ -170,6 +171,14 @@ HttpResponse JsonResponse(const nlohmann::json& body, int http_status) {
 }
 
 HandledRequest Api::Handle(const HttpRequest& request) {
+  return *Dispatch(request, /*cached_only=*/false);
+}
+
+std::optional<HandledRequest> Api::HandleFromCache(const HttpRequest& request) {
+  return Dispatch(request, /*cached_only=*/true);
+}
+
+std::optional<HandledRequest> Api::Dispatch(const HttpRequest& request, bool cached_only) {
   HandledRequest handled;
   handled.route = "unmatched";
   handled.actor = "-";
@@ -230,6 +239,7 @@ HandledRequest Api::Handle(const HttpRequest& request) {
     return handled;
   }
   handled.route = std::string(matched->path);
+  if (cached_only && !matched->pages) return std::nullopt;
 
   if (matched->scope) {
     auto refused = Authorize(request, dependencies_.tokens, *matched->scope, handled.actor);
@@ -241,12 +251,14 @@ HandledRequest Api::Handle(const HttpRequest& request) {
 
   ApiCall call{request, dependencies_, QueryParams(std::move(query).value()), std::move(params),
                handled.actor};
+  call.cached_only = cached_only;
   try {
     handled.response = matched->handler(call);
   } catch (const std::exception& e) {
     spdlog::error("http {} {}: handler failed: {}", request.method, handled.route, e.what());
     handled.response = ErrorResponse(500, "internal", "internal error while handling the request");
   }
+  if (call.needs_handler_thread) return std::nullopt;
   return handled;
 }
 

@@ -83,8 +83,14 @@ class Api {
  public:
   explicit Api(ApiDependencies dependencies) : dependencies_(std::move(dependencies)) {}
   HandledRequest Handle(const HttpRequest& request);
+  // Handles the request only when that takes no reading of the ledger beyond a point lookup: a
+  // cached events page, or an error found before any reading. Returns nullopt otherwise; then
+  // call Handle() on a thread that may block. Lets the I/O threads answer cached pages at once.
+  std::optional<HandledRequest> HandleFromCache(const HttpRequest& request);
 
  private:
+  std::optional<HandledRequest> Dispatch(const HttpRequest& request, bool cached_only);
+
   ApiDependencies dependencies_;
 };
 

@@ -87,6 +87,10 @@ Result<std::shared_ptr<const RenderedPage>> FindPage(ApiCall& call,
           "\n" + std::to_string(limit);
     if (auto cached = caches->pages.Find(key)) return cached;
   }
+  if (call.cached_only) {
+    call.needs_handler_thread = true;
+    return std::shared_ptr<const RenderedPage>();
+  }
   auto page = projections::QueryEvents(*call.dependencies.ledger, call.dependencies.runner, filter,
                                        after, limit);
   if (!page.ok()) return page.status();
@@ -139,6 +143,7 @@ HttpResponse EventPageResponse(ApiCall& call, const projections::EventFilter& fi
                                uint64_t after, uint64_t limit, nlohmann::json fields) {
   auto page = FindPage(call, filter, after, limit, /*ndjson=*/false);
   if (!page.ok()) return ErrorResponse(page.status());
+  if (*page == nullptr) return HttpResponse();  // not cached; see ApiCall::cached_only
   return PageResponse(**page, filter, std::move(fields));
 }
 
@@ -165,6 +170,7 @@ HttpResponse ListEvents(ApiCall& call) {
 
   auto page = FindPage(call, filter, *after, *limit, ndjson);
   if (!page.ok()) return ErrorResponse(page.status());
+  if (*page == nullptr) return HttpResponse();  // not cached; see ApiCall::cached_only
   if (ndjson) return NdjsonResponse(**page, filter);
   // Read after the page, so that the head is never below the page's last event.
   return PageResponse(**page, filter, {{"head", call.dependencies.ledger->HeadPosition()}});

@@ -44,6 +44,10 @@ struct ApiCall {
   QueryParams query;
   std::map<std::string, std::string> path_params;  // from "{name}" segments, decoded
   std::string actor;
+  // Set by Api::HandleFromCache(): a handler that would have to read a page from the ledger
+  // sets needs_handler_thread instead and returns any response, which is dropped.
+  bool cached_only = false;
+  bool needs_handler_thread = false;
 };
 
 using Handler = HttpResponse (*)(ApiCall& call);

@@ -195,6 +195,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(message.body());
 
+    // A cached page is answered on this I/O thread; everything else goes to a handler thread.
+    if (auto cached = server_.api->HandleFromCache(request)) {
+      return Respond(std::move(*cached), request.method, keep_alive, started);
+    }
     if (server_.queued.load() >= server_.options.max_queued_requests) {
       HandledRequest busy;
       busy.route = "unmatched";
@@ -260,7 +264,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Respond(HandledRequest handled, const std::string& method, bool keep_alive,
                Clock::time_point started) {
-    const HttpResponse& response = handled.response;
+    HttpResponse& response = handled.response;
     double seconds = SecondsSince(started);
     server_.metrics.CountRequest(method, handled.route, response.status, seconds);
     spdlog::info("http {} {} {} {:.1f}ms actor={}", method, handled.route, response.status,
@@ -273,7 +277,7 @@ class Session : public std::enable_shared_from_this<Session> {
     message->set(http::field::server, "rollbook");
     message->set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) message->set(name, value);
-    message->body() = response.body;
+    message->body() = std::move(response.body);
     message->keep_alive(keep_alive && !server_.stopping);
     message->prepare_payload();
 
