@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "commands/orchestrator.h"
@@ -102,7 +103,10 @@ Result<std::unique_ptr<CommandSocketServer>> CommandSocketServer::Start(
   std::unique_ptr<CommandSocketServer> server(
       new CommandSocketServer(ledger, orchestrator, fd, path));
   server->acceptor_ = std::thread([raw = server.get()] { raw->AcceptLoop(); });
-  ROLLBOOK_RETURN_IF_ERROR(ledger.SetOwnerDetail("socket", path));
+  // Recorded absolute, so that `rollbook info` shows where it is from any working directory.
+  std::error_code ignored;
+  std::string absolute = std::filesystem::absolute(path, ignored).string();
+  ROLLBOOK_RETURN_IF_ERROR(ledger.SetOwnerDetail("socket", absolute.empty() ? path : absolute));
   spdlog::info("accepting commands on {}", path);
   return server;
 }

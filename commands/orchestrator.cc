@@ -137,8 +137,12 @@ void Orchestrator::Stop() {
     }
   }
   // With nothing left to write events, closing the subscription wakes the follower at once
-  // instead of at the end of its wait.
-  if (all_done && subscription_) subscription_->Close();
+  // instead of at the end of its wait; first it folds what the runs wrote last, so that
+  // Snapshot() stays complete after Stop().
+  if (all_done && subscription_) {
+    WaitApplied(ledger_.HeadPosition(), std::chrono::seconds(2));
+    subscription_->Close();
+  }
   if (follower_.joinable()) follower_.join();
   if (subscription_) subscription_->Close();
   spdlog::info("executor stopped");

@@ -58,8 +58,8 @@ Status RollbackEventWriter::AppendStepRecords(const std::string& component, cons
   if (result.verification) {
     const VerificationRecord& verification = *result.verification;
     auto appended = Append([&](schema::Payload::Builder payload) {
-      auto record = verification.passed ? payload.initVerificationPassed()
-                                        : payload.initVerificationFailed();
+      auto record =
+          verification.passed ? payload.initVerificationPassed() : payload.initVerificationFailed();
       SetStepRef(record.initRef(), rollback_id_, component, step, attempt);
       record.setCheck(redactor.Apply(verification.check));
       record.setExpected(redactor.Apply(verification.expected));
@@ -117,7 +117,8 @@ std::string DescribeProgress(const ledger::RecordedEvent& event, int64_t start_n
                                 ToString(requested.getReason()));
     }
     case schema::Payload::ROLLBACK_STARTED:
-      return when + "executor started (" + ToString(payload.getRollbackStarted().getExecutor()) + ")";
+      return when + "executor started (" + ToString(payload.getRollbackStarted().getExecutor()) +
+             ")";
     case schema::Payload::COMPONENT_STARTED:
       return when + ToString(payload.getComponentStarted().getComponent()) + ": started";
     case schema::Payload::STEP_STARTED: {
@@ -128,7 +129,8 @@ std::string DescribeProgress(const ledger::RecordedEvent& event, int64_t start_n
     case schema::Payload::STEP_SUCCEEDED: {
       auto succeeded = payload.getStepSucceeded();
       return when + fmt::format("{:<40} succeeded in {}: {}", StepName(succeeded.getRef()),
-                                Seconds(succeeded.getDurationNs()), ToString(succeeded.getSummary()));
+                                Seconds(succeeded.getDurationNs()),
+                                ToString(succeeded.getSummary()));
     }
     case schema::Payload::STEP_FAILED: {
       auto failed = payload.getStepFailed();
@@ -149,11 +151,12 @@ std::string DescribeProgress(const ledger::RecordedEvent& event, int64_t start_n
     }
     case schema::Payload::STEP_OUTCOME_UNKNOWN: {
       auto unknown = payload.getStepOutcomeUnknown();
-      return when + fmt::format("{:<40} OUTCOME UNKNOWN: {}; run `rollbook retry {} {}` or "
-                                "`rollbook skip {} {} --reason ...`",
-                                StepName(unknown.getRef()), ToString(unknown.getReason()),
-                                event.correlation_id, StepName(unknown.getRef()),
-                                event.correlation_id, StepName(unknown.getRef()));
+      return when + fmt::format(
+                        "{:<40} OUTCOME UNKNOWN: {}; run `rollbook retry {} {}` or "
+                        "`rollbook skip {} {} --reason ...`",
+                        StepName(unknown.getRef()), ToString(unknown.getReason()),
+                        event.correlation_id, StepName(unknown.getRef()), event.correlation_id,
+                        StepName(unknown.getRef()));
     }
     case schema::Payload::BACKUP_CREATED: {
       auto backup = payload.getBackupCreated();
@@ -170,8 +173,10 @@ std::string DescribeProgress(const ledger::RecordedEvent& event, int64_t start_n
     }
     case schema::Payload::COMPONENT_COMPLETED: {
       auto completed = payload.getComponentCompleted();
-      return when + fmt::format("{}: {}", ToString(completed.getComponent()),
-                                std::string(projections::OutcomeName(static_cast<int>(completed.getOutcome()))));
+      return when +
+             fmt::format(
+                 "{}: {}", ToString(completed.getComponent()),
+                 std::string(projections::OutcomeName(static_cast<int>(completed.getOutcome()))));
     }
     case schema::Payload::CANCEL_REQUESTED:
       return when + "cancel requested by " + event.actor + ": " +
@@ -181,9 +186,11 @@ std::string DescribeProgress(const ledger::RecordedEvent& event, int64_t start_n
              " failed: " + ToString(payload.getNotificationFailed().getError());
     case schema::Payload::ROLLBACK_COMPLETED: {
       auto completed = payload.getRollbackCompleted();
-      return when + fmt::format("{} {} in {}: {}", event.correlation_id,
-                                std::string(projections::OutcomeName(static_cast<int>(completed.getOutcome()))),
-                                Seconds(completed.getDurationNs()), ToString(completed.getSummary()));
+      return when +
+             fmt::format(
+                 "{} {} in {}: {}", event.correlation_id,
+                 std::string(projections::OutcomeName(static_cast<int>(completed.getOutcome()))),
+                 Seconds(completed.getDurationNs()), ToString(completed.getSummary()));
     }
     case schema::Payload::ANNOTATION:
       return when + "note from " + event.actor + ": " + ToString(payload.getAnnotation().getText());

@@ -1,14 +1,14 @@
 #include "commands/rollback_run.h"
 
-#include "commands/notifier.h"
-
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <map>
+#include <nlohmann/json.hpp>
+
+#include "commands/notifier.h"
 
 namespace rollbook::commands {
 namespace {
@@ -34,11 +34,16 @@ StepRole RoleFromName(const std::string& name) {
 
 schema::Outcome ToOutcome(ComponentStatus status) {
   switch (status) {
-    case ComponentStatus::kSucceeded: return schema::Outcome::SUCCEEDED;
-    case ComponentStatus::kPartial: return schema::Outcome::PARTIALLY_SUCCEEDED;
-    case ComponentStatus::kCancelled: return schema::Outcome::CANCELLED;
-    case ComponentStatus::kSkipped: return schema::Outcome::SKIPPED;
-    default: return schema::Outcome::FAILED;
+    case ComponentStatus::kSucceeded:
+      return schema::Outcome::SUCCEEDED;
+    case ComponentStatus::kPartial:
+      return schema::Outcome::PARTIALLY_SUCCEEDED;
+    case ComponentStatus::kCancelled:
+      return schema::Outcome::CANCELLED;
+    case ComponentStatus::kSkipped:
+      return schema::Outcome::SKIPPED;
+    default:
+      return schema::Outcome::FAILED;
   }
 }
 
@@ -118,7 +123,8 @@ class ComponentRunner {
       }
       if (step.status == StepStatus::kOutcomeUnknown) {
         auto decision = control_.AwaitDecision(component_.name, step.name);
-        if (!decision) return control_.stopped() ? ComponentStatus::kPending : ComponentStatus::kCancelled;
+        if (!decision)
+          return control_.stopped() ? ComponentStatus::kPending : ComponentStatus::kCancelled;
         if (decision->kind == OperatorDecision::Kind::kSkip) {
           RecordSkip(step, *decision);
           any_skipped = true;
@@ -131,7 +137,8 @@ class ComponentRunner {
         return ComponentStatus::kFailed;
       }
       if (!RunStepWithRetries(step)) {
-        if (control_.stopped() && step.status != StepStatus::kFailed) return ComponentStatus::kPending;
+        if (control_.stopped() && step.status != StepStatus::kFailed)
+          return ComponentStatus::kPending;
         return control_.cancelled() ? ComponentStatus::kCancelled : ComponentStatus::kFailed;
       }
       if (ledger_failed_) return ComponentStatus::kFailed;
@@ -144,16 +151,17 @@ class ComponentRunner {
     Append([&](schema::Payload::Builder p) {
       auto event = p.initStepSkipped();
       SetStepRef(event.initRef(), rollback_.id, component_.name, step.name, step.attempts);
-      event.setReason(decision.reason.empty() ? "skipped by " + decision.actor
-                                              : decision.reason + " (skipped by " + decision.actor + ")");
+      event.setReason(decision.reason.empty()
+                          ? "skipped by " + decision.actor
+                          : decision.reason + " (skipped by " + decision.actor + ")");
     });
     step.status = StepStatus::kSkipped;
   }
 
   void FailGate(StepState& step) {
     std::string error = "gate: mutating step " + component_.name + "/" + step.name +
-                        " needs a successful backup step earlier in component " +
-                        component_.name + " in this rollback";
+                        " needs a successful backup step earlier in component " + component_.name +
+                        " in this rollback";
     Append([&](schema::Payload::Builder p) {
       auto event = p.initStepFailed();
       SetStepRef(event.initRef(), rollback_.id, component_.name, step.name, step.attempts + 1);
@@ -203,7 +211,8 @@ class ComponentRunner {
     try {
       params = nlohmann::json::parse(step.params_json.empty() ? "{}" : step.params_json);
     } catch (const nlohmann::json::exception& e) {
-      outcome.status = InvalidArgument("step parameters are not valid JSON: " + std::string(e.what()));
+      outcome.status =
+          InvalidArgument("step parameters are not valid JSON: " + std::string(e.what()));
     }
     StepContext context;
     context.rollback_id = rollback_.id;
@@ -247,16 +256,19 @@ class ComponentRunner {
       }
     }
     if (outcome.status.ok()) {
-      InMemoryBackupCatalog catalog = environment_.catalog ? environment_.catalog() : InMemoryBackupCatalog();
+      InMemoryBackupCatalog catalog =
+          environment_.catalog ? environment_.catalog() : InMemoryBackupCatalog();
       context.params = &resolved;
       context.catalog = &catalog;
       outcome = const_cast<Driver*>(driver)->Run(context);
     }
     int64_t duration = NowNs() - started;
 
-    Status recorded = writer_.AppendStepRecords(component_.name, step.name, attempt, outcome.result, redactor_);
+    Status recorded =
+        writer_.AppendStepRecords(component_.name, step.name, attempt, outcome.result, redactor_);
     if (!recorded.ok()) {
-      spdlog::error("rollback {}: cannot record step results: {}", rollback_.id, recorded.ToString());
+      spdlog::error("rollback {}: cannot record step results: {}", rollback_.id,
+                    recorded.ToString());
       ledger_failed_ = true;
       return outcome;
     }
@@ -274,7 +286,8 @@ class ComponentRunner {
     return outcome;
   }
 
-  void RecordFailure(const StepState& step, uint32_t attempt, const StepOutcome& outcome, bool will_retry) {
+  void RecordFailure(const StepState& step, uint32_t attempt, const StepOutcome& outcome,
+                     bool will_retry) {
     Append([&](schema::Payload::Builder p) {
       auto event = p.initStepFailed();
       SetStepRef(event.initRef(), rollback_.id, component_.name, step.name, attempt);
@@ -300,8 +313,8 @@ class ComponentRunner {
 };
 
 // Applies an operator's retry or skip to the folded state before the run starts.
-void ApplyDecision(RollbackState& state, const OperatorDecision& decision, RollbackEventWriter& writer,
-                   std::vector<OperatorDecision>& pending) {
+void ApplyDecision(RollbackState& state, const OperatorDecision& decision,
+                   RollbackEventWriter& writer, std::vector<OperatorDecision>& pending) {
   ComponentState* component = state.FindComponent(decision.component);
   if (component == nullptr) return;
   StepState* step = component->FindStep(decision.step);
@@ -358,7 +371,8 @@ std::unique_ptr<Notifier> MakeNotifier(const RollbackState& state, RollbackEvent
     auto url = ResolveSecrets(target.value("url", ""), redactor);
     if (!url.ok() || !url->is_string() || url->get<std::string>().empty()) {
       std::string error = url.ok() ? "the URL is empty" : url.status().message();
-      spdlog::warn("rollback {}: notification target {} left out: {}", state.id, notifier_target.name, error);
+      spdlog::warn("rollback {}: notification target {} left out: {}", state.id,
+                   notifier_target.name, error);
       record(NotificationOutcome{notifier_target.name, "start", 0, 0, error});
       continue;
     }
@@ -373,8 +387,11 @@ void Notify(Notifier* notifier, const RollbackState& state, const std::string& t
             const std::string& text, const std::string& outcome) {
   if (notifier == nullptr) return;
   notifier->Enqueue(trigger, text,
-                    {{"rollback_id", state.id}, {"feature", state.feature},
-                     {"environment", state.environment}, {"scope", state.scope}, {"outcome", outcome}});
+                    {{"rollback_id", state.id},
+                     {"feature", state.feature},
+                     {"environment", state.environment},
+                     {"scope", state.scope},
+                     {"outcome", outcome}});
 }
 
 schema::Outcome RollbackOutcome(const std::vector<ComponentStatus>& statuses, bool cancelled) {
@@ -457,7 +474,8 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
                state.environment);
   // Schedule components as their dependencies finish; independent ones run in parallel.
   Redactor redactor;
-  std::unique_ptr<Notifier> notifier = state.dry_run ? nullptr : MakeNotifier(state, writer, redactor);
+  std::unique_ptr<Notifier> notifier =
+      state.dry_run ? nullptr : MakeNotifier(state, writer, redactor);
   if (first_run) {
     Notify(notifier.get(), state, "start",
            "Rollback " + state.id + " of " + state.feature + " in " + state.environment +
@@ -467,7 +485,8 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
   std::map<std::string, ComponentStatus> finished;
   std::map<std::string, std::future<ComponentStatus>> running;
   for (const auto& component : state.components) {
-    if (component.status == ComponentStatus::kSucceeded) finished[component.name] = component.status;
+    if (component.status == ComponentStatus::kSucceeded)
+      finished[component.name] = component.status;
   }
   while (finished.size() < state.components.size()) {
     bool launched = false;
@@ -485,7 +504,8 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
       }
       if (!ready || control.stopped()) continue;
       if (blocked || control.cancelled()) {
-        ComponentStatus status = control.cancelled() ? ComponentStatus::kCancelled : ComponentStatus::kSkipped;
+        ComponentStatus status =
+            control.cancelled() ? ComponentStatus::kCancelled : ComponentStatus::kSkipped;
         (void)writer.Append([&](schema::Payload::Builder p) {
           auto event = p.initComponentCompleted();
           event.setRollbackId(state.id);
@@ -502,7 +522,9 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
       launched = true;
     }
     if (launched) continue;
-    if (running.empty()) break;  // all done, stopped, or a dependency outside the plan  // nothing can make progress: a dependency outside the plan
+    if (running.empty())
+      break;  // all done, stopped, or a dependency outside the plan  // nothing can make progress:
+              // a dependency outside the plan
     // Wait for any running component to finish.
     for (;;) {
       auto done = std::find_if(running.begin(), running.end(), [](auto& entry) {
@@ -517,19 +539,22 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
     }
   }
 
-  bool interrupted = control.stopped() && std::any_of(finished.begin(), finished.end(), [](auto& entry) {
-    return entry.second == ComponentStatus::kPending;
-  });
+  bool interrupted =
+      control.stopped() && std::any_of(finished.begin(), finished.end(), [](auto& entry) {
+        return entry.second == ComponentStatus::kPending;
+      });
   if (interrupted || (control.stopped() && finished.size() < state.components.size())) {
-    spdlog::warn("rollback {} interrupted by shutdown; it stays active: resume it with `rollbook resume {}`",
-                 state.id, state.id);
+    spdlog::warn(
+        "rollback {} interrupted by shutdown; it stays active: resume it with `rollbook resume {}`",
+        state.id, state.id);
     return;
   }
 
   std::vector<ComponentStatus> statuses;
   std::string summary;
   for (const auto& component : state.components) {
-    ComponentStatus status = finished.count(component.name) ? finished[component.name] : ComponentStatus::kSkipped;
+    ComponentStatus status =
+        finished.count(component.name) ? finished[component.name] : ComponentStatus::kSkipped;
     statuses.push_back(status);
     summary += (summary.empty() ? "" : ", ") + component.name + " " +
                std::string(projections::ComponentStatusName(status));
@@ -544,7 +569,8 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
     event.setSummary(summary);
   });
   if (!completed.ok()) {
-    spdlog::error("rollback {}: cannot record completion: {}", state.id, completed.status().ToString());
+    spdlog::error("rollback {}: cannot record completion: {}", state.id,
+                  completed.status().ToString());
   }
   std::string outcome_name(projections::OutcomeName(static_cast<int>(outcome)));
   spdlog::info("rollback {} finished: {} ({})", state.id, outcome_name, summary);
@@ -560,7 +586,8 @@ void RunRollback(const RunEnvironment& environment, RollbackState state, RunCont
       event.setEnvironment(state.environment);
       event.setDurationNs(duration);
       event.setBudgetMs(state.budget_ms);
-      event.setWithinBudget(state.budget_ms == 0 || duration / 1000000 <= static_cast<int64_t>(state.budget_ms));
+      event.setWithinBudget(state.budget_ms == 0 ||
+                            duration / 1000000 <= static_cast<int64_t>(state.budget_ms));
       event.setOutcome(outcome);
     });
   }

@@ -109,10 +109,17 @@ Result<VerifyReport> RocksLedger::Verify(const VerifyOptions& options) {
   VerifyReport report;
   report.head_position = head;
   if (head == 0) {
-    std::unique_ptr<rocksdb::Iterator> any(db_->NewIterator(read_options, families_[kEvents]));
-    any->SeekToFirst();
-    if (any->Valid())
-      return Broken(report, 1, "events are stored but the recorded head is missing");
+    // An empty ledger has no entry in any family; anything else lost its head, or its events.
+    for (Family family : {kEvents, kStreams, kTime}) {
+      std::unique_ptr<rocksdb::Iterator> any(db_->NewIterator(read_options, families_[family]));
+      any->SeekToFirst();
+      if (!any->status().ok()) return IoError("verify read failed: " + any->status().ToString());
+      if (any->Valid()) {
+        return Broken(report, 1,
+                      std::string(family == kEvents ? "events" : "index entries") +
+                          " are stored but the recorded head is missing");
+      }
+    }
     return report;
   }
   if (options.from_position > head) return report;
@@ -170,6 +177,11 @@ Result<VerifyReport> RocksLedger::Verify(const VerifyOptions& options) {
       return Broken(report, position,
                     "event body says " + At(event.position) + ": events were moved or swapped");
     }
+    if (position == 1 && event.type != "ledgerInitialized") {
+      return Broken(report, position,
+                    "the first event is " + event.type +
+                        ", not ledgerInitialized: the start of the log is missing");
+    }
     if (event.previous_hash != expected_previous) {
       return Broken(report, position,
                     "previous hash does not match the hash of " + At(position - 1));
@@ -204,9 +216,13 @@ Result<VerifyReport> RocksLedger::Verify(const VerifyOptions& options) {
                   "event missing: the log ends before the recorded head " + std::to_string(head));
   }
   if (it->Valid()) {
-    uint64_t extra =
-        it->key().size() == 8 ? ReadBigEndian64(std::string_view(it->key().data(), 8)) : head + 1;
-    return Broken(report, extra, "event stored beyond the recorded head " + std::to_string(head));
+    // Reported as head + 1: the stored key may be any 64-bit number, beyond what JSON readers
+    // take exactly, so the message names it.
+    std::string key = it->key().size() == 8
+                          ? At(ReadBigEndian64(std::string_view(it->key().data(), 8)))
+                          : "a malformed key";
+    return Broken(report, head + 1,
+                  "event stored beyond the recorded head " + std::to_string(head) + ", at " + key);
   }
   if (head_value.substr(8) != expected_previous) {
     return Broken(report, head, "recorded head hash differs from the last event's hash");
@@ -246,6 +262,7 @@ Result<VerifyReport> RocksLedger::FindBadStreamEntry(VerifyReport report,
   for (; (*events)->Valid(); (*events)->Next()) {
     const RecordedEvent& event = (*events)->event();
     if (std::string problem = CheckStreamEntry(event); !problem.empty()) {
+      report.events_checked = event.position - 1;
       return Broken(report, event.position, problem);
     }
   }
@@ -273,9 +290,12 @@ Result<VerifyReport> RocksLedger::FindExtraStreamEntry(VerifyReport report,
                    key.size() == separator + 9 && event->stream == key.substr(0, separator) &&
                    event->stream_version == ReadBigEndian64(key.substr(separator + 1));
     if (!matches) {
-      return Broken(report, position,
+      // An entry that names no stored event is reported at the head, as a problem of the log.
+      bool names_event = position >= 1 && position <= report.head_position;
+      std::string named = value.size() == 8 ? At(position) : "a malformed position";
+      return Broken(report, names_event ? position : report.head_position,
                     "stream index entry for '" + std::string(key.substr(0, separator)) +
-                        "' names " + At(position) + ", which is not that stream event");
+                        "' names " + named + ", which is not that stream event");
     }
   }
   return Broken(report, report.head_position,

@@ -623,12 +623,39 @@ TEST_F(MonitoredStartTest, StartFailsWhenMonitoringBreaches) {
   EXPECT_EQ(LogJson({"--type", "thresholdBreached"}).size(), 1u);
 }
 
+TEST_F(MonitoredStartTest, RunbookCheckRejectsUnknownProbeScope) {
+  std::string text = MonitoredRunbookText("5");
+  text.replace(text.find("maximum: 5"), 10, "maximum: 5, scopes: [nosuch]");
+  std::string runbook = dir_.Join("rollbook.yaml");
+  std::ofstream(runbook) << text;
+
+  CommandResult checked = Rollbook({"runbook", "check", "--runbook", runbook});
+  EXPECT_EQ(checked.exit_code, 2) << checked.out;
+  EXPECT_TRUE(Contains(checked.err, "scope 'nosuch'")) << checked.err;
+}
+
+TEST_F(MonitoredStartTest, FailedMonitoringStartIsRecorded) {
+  Init();
+  std::string text = MonitoredRunbookText("5");
+  const std::string probe = "argv: [echo, \"3\"]";
+  text.replace(text.find(probe), probe.size(), "argv: [echo, \"${env:ROLLBOOK_UNSET_VAR}\"]");
+  std::string runbook = dir_.Join("rollbook.yaml");
+  std::ofstream(runbook) << text;
+
+  CommandResult started = Rollbook({"start", "queue backlog", "--runbook", runbook});
+  EXPECT_EQ(started.exit_code, 1) << started.out << started.err;
+  EXPECT_TRUE(Contains(started.err, "rb-1 succeeded, but monitoring did not start")) << started.err;
+  auto notes = LogJson({"--type", "annotation"});
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]["streamId"], "rb-1");
+}
+
 TEST_F(MonitoredStartTest, RunbookCheckValidatesMonitorSection) {
   std::string runbook = WriteRunbook("lots");
 
   CommandResult checked = Rollbook({"runbook", "check", "--runbook", runbook});
   EXPECT_EQ(checked.exit_code, 2) << checked.out;
-  EXPECT_TRUE(Contains(checked.err, "monitor:")) << checked.err;
+  EXPECT_TRUE(Contains(checked.err, "monitor.probes[0] (queue-depth)")) << checked.err;
   EXPECT_TRUE(Contains(checked.err, "maximum")) << checked.err;
 }
 
@@ -651,11 +678,12 @@ class RemoteCliTest : public LedgerCliTest {
     return nlohmann::json::parse(added.out, nullptr, false).value("token", "");
   }
 
-  // Starts `rollbook serve` on a free loopback port and returns its URL.
+  // Starts `rollbook serve` on a free loopback port and returns its URL. The server runs in the
+  // test directory and names the ledger relative to it, as an operator might.
   std::string StartServer() {
     std::string out_path = dir_.Join("serve.out");
-    std::vector<std::string> argv_strings = {binary_,    "--ledger",    ledger_dir_, "serve",
-                                             "--listen", "127.0.0.1:0", "--tokens",  tokens_};
+    std::vector<std::string> argv_strings = {binary_,    "--ledger",    "ledger",   "serve",
+                                             "--listen", "127.0.0.1:0", "--tokens", tokens_};
     std::vector<char*> argv;
     for (auto& argument : argv_strings) argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -664,6 +692,7 @@ class RemoteCliTest : public LedgerCliTest {
     posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addchdir_np(&actions, dir_.path().c_str());
     int spawned =
         posix_spawn(&server_pid_, binary_.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);

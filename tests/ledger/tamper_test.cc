@@ -152,6 +152,31 @@ TEST_F(TamperTest, MissingHeadWithEvents) {
   ExpectBrokenAt(1, "recorded head is missing");
 }
 
+TEST_F(TamperTest, DeletedEventsAndHeadWithIndexLeft) {
+  {
+    RawStore store(ledger_dir_);
+    for (uint64_t position = 1; position <= 10; ++position) {
+      store.Delete(RawStore::kEvents, PositionKey(position));
+    }
+    store.Delete(RawStore::kMeta, std::string(ledger::kHeadKey));
+  }
+  ExpectBrokenAt(1, "index entries are stored but the recorded head is missing");
+}
+
+TEST_F(TamperTest, LogThatLostItsStart) {
+  {
+    RawStore store(ledger_dir_);
+    for (uint64_t position = 1; position <= 10; ++position) {
+      store.Delete(RawStore::kEvents, PositionKey(position));
+    }
+    store.Delete(RawStore::kMeta, std::string(ledger::kHeadKey));
+  }
+  Reopen();
+  AppendNotes(1, "after");  // lands at position 1 of the emptied log
+  Close();
+  ExpectBrokenAt(1, "not ledgerInitialized");
+}
+
 TEST_F(TamperTest, MissingTimeIndexEntry) {
   Reopen();
   auto event = ledger_->ReadEvent(8);

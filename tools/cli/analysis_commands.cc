@@ -23,6 +23,7 @@
 #include "analyzer/monitor.h"
 #include "analyzer/report.h"
 #include "commands/runbook.h"
+#include "ledger/payload.h"
 #include "ledger/time_format.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/durable_files.h"
@@ -316,8 +317,8 @@ int PrintMonitorSummary(const GlobalOptions& options, const analyzer::MonitorSum
                      .dump()
               << "\n";
   } else {
-    std::cout << "monitoring " << (summary.interrupted ? "interrupted" : "completed") << ": "
-              << summary.text << "\n";
+    std::cout << (summary.interrupted ? "monitoring: " : "monitoring completed: ") << summary.text
+              << "\n";
   }
   return summary.unrecovered.empty() ? kExitOk : kExitFailed;
 }
@@ -580,7 +581,28 @@ int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledge
       ledger, rollback, RunbookVariables(rollback, "", overrides), monitor_options);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (!summary.ok()) return ReportFailure(summary.status());
+  if (!summary.ok()) {
+    // The rollback stands; record in its stream why the monitoring it asked for is missing.
+    std::string why = "monitoring did not start: " + summary.status().message();
+    ledger::AppendRequest note;
+    note.stream = rollback.id;
+    note.correlation_id = rollback.id;
+    note.actor = options.actor;
+    note.events.push_back(ledger::MakeEvent([&](schema::Payload::Builder payload) {
+      auto annotation = payload.initAnnotation();
+      annotation.setText(why);
+      annotation.setComponent("monitor");
+    }));
+    auto recorded = ledger.Append(note);
+    if (!recorded.ok()) {
+      spdlog::error("cannot record that monitoring of {} did not start: {}", rollback.id,
+                    recorded.status().ToString());
+    }
+    return ReportFailure(
+        kExitFailed, rollback.id + " " + std::string(projections::OutcomeName(rollback.outcome)) +
+                         ", but " + why + ". Fix the runbook's monitor: section or the " +
+                         "environment, then run `rollbook monitor " + rollback.id + "`");
+  }
   if (!summary->has_value()) return kExitOk;
   return PrintMonitorSummary(options, **summary);
 }

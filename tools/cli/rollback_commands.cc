@@ -75,6 +75,13 @@ int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger,
       [&] { return !interrupted.load(); });
   if (interrupted) {
     orchestrator.Stop();
+    // The step running at Ctrl-C may have been the last one: then the rollback has completed.
+    auto snapshot = orchestrator.Snapshot(rollback_id);
+    if (snapshot && !snapshot->Active()) {
+      json final_state = projections::RollbackToJson(*snapshot);
+      PrintFinalState(options, final_state);
+      return ExitForRollback(final_state);
+    }
     std::cerr << "rollbook: interrupted; " << rollback_id
               << " stays active. Continue it with `rollbook resume " << rollback_id << "`\n";
     return kExitFailed;
@@ -123,8 +130,10 @@ int RunThroughOwner(GlobalOptions& options, const std::string& socket_path,
 }
 
 std::string OwnerSocket(const std::string& directory) {
+  // The socket is always in the ledger directory. The recorded path only says that the owner
+  // listens: as this process names the directory, the path works from any working directory.
   for (const auto& [key, value] : ledger::ReadOwnerDetails(directory)) {
-    if (key == "socket") return value;
+    if (key == "socket") return commands::CommandSocketPath(directory);
   }
   return {};
 }
@@ -145,12 +154,26 @@ int WithRunbookPlan(const std::string& runbook_flag,
 int CheckMonitorSection(const commands::Runbook& loaded) {
   if (loaded.monitor_json.empty()) return kExitOk;
   int exit_status = kExitOk;
+  bool scopes_checked = false;
   for (const auto& [environment, variables] : loaded.environments) {
     auto spec = analyzer::ParseMonitorSpec(loaded.monitor_json, variables);
     if (!spec.ok()) {
-      std::cerr << loaded.path << ": monitor: " << spec.status().message() << " (environment "
-                << environment << ")\n";
+      // The parser names the place as "monitor: ..." or "monitor.probes[2] (name): ...".
+      std::string message = spec.status().message();
+      if (!message.starts_with("monitor")) message = "monitor: " + message;
+      std::cerr << loaded.path << ": " << message << " (environment " << environment << ")\n";
       exit_status = kExitUsage;
+      continue;
+    }
+    if (scopes_checked) continue;
+    scopes_checked = true;  // the scopes are the same in every environment
+    for (const auto& probe : spec->probes) {
+      for (const auto& scope : probe.scopes) {
+        if (loaded.scopes.contains(scope)) continue;
+        std::cerr << loaded.path << ": monitor: probe '" << probe.name << "' names scope '" << scope
+                  << "', which the runbook does not define; use one of its scopes\n";
+        exit_status = kExitUsage;
+      }
     }
   }
   return exit_status;

@@ -270,6 +270,10 @@ Status QueryParams::CheckKnown(std::initializer_list<std::string_view> known) co
     std::string list;
     for (std::string_view candidate : known)
       list += (list.empty() ? "" : ", ") + std::string(candidate);
+    if (list.empty()) {
+      return InvalidArgument("unknown query parameter '" + name +
+                             "'; this endpoint takes no query parameters");
+    }
     return InvalidArgument("unknown query parameter '" + name +
                            "'; this endpoint accepts: " + list);
   }

@@ -5,6 +5,7 @@
 #include "ledger/event_json.h"
 #include "ledger/keys.h"
 #include "ledger/ledger.h"
+#include "ledger/time_format.h"
 #include "projections/event_query.h"
 #include "tools/server/api_internal.h"
 #include "tools/server/response_caches.h"
@@ -40,6 +41,17 @@ bool WantsNdjson(const ApiCall& call) {
   auto format = call.query.Get("format");
   if (format) return *format == "ndjson";
   return call.request.Header("accept").find("application/x-ndjson") != std::string::npos;
+}
+
+// Returns whether the request's time window moves with the clock: a duration such as since=15m
+// on a first page. Such a page is never asked for again, so caching it would only evict others.
+bool HasMovingWindow(const QueryParams& query) {
+  if (query.Get("cursor")) return false;  // the cursor fixed the window
+  for (const char* name : {"since", "until"}) {
+    auto text = query.Get(name);
+    if (text && ledger::ParseDuration(*text).ok()) return true;
+  }
+  return false;
 }
 
 // Returns the JSON of one event, from the cache when the server has one.
@@ -97,7 +109,7 @@ Result<std::shared_ptr<const RenderedPage>> FindPage(ApiCall& call,
   auto rendered = RenderPage(caches, *page, ndjson);
   if (!rendered.ok()) return rendered.status();
   auto shared = std::make_shared<const RenderedPage>(std::move(rendered).value());
-  if (caches != nullptr && shared->has_more) {
+  if (caches != nullptr && shared->has_more && !HasMovingWindow(call.query)) {
     caches->pages.Insert(key, shared, shared->events.size() + key.size());
   }
   return shared;
@@ -203,8 +215,14 @@ HttpResponse GetStream(ApiCall& call) {
   if (!after.ok()) return ErrorResponse(after.status());
   auto limit = call.query.GetUnsigned("limit", kDefaultPageSize, 1, kMaxPageSize);
   if (!limit.ok()) return ErrorResponse(limit.status());
-  return EventPageResponse(call, filter, *after, *limit,
-                           {{"stream", filter.stream}, {"version", *version}});
+  auto page = FindPage(call, filter, *after, *limit, /*ndjson=*/false);
+  if (!page.ok()) return ErrorResponse(page.status());
+  if (*page == nullptr) return HttpResponse();  // not cached; see ApiCall::cached_only
+
+  // Read after the page, so that the version is never below the page's last event.
+  auto current = call.dependencies.ledger->StreamVersion(filter.stream);
+  if (!current.ok()) return ErrorResponse(current.status());
+  return PageResponse(**page, filter, {{"stream", filter.stream}, {"version", *current}});
 }
 
 HttpResponse Subscribe(ApiCall& call) {
