@@ -6,8 +6,8 @@
 //
 // Durability and visibility. With Options::sync (the default) Append() returns only after the
 // WAL that contains its events has been fsynced. Concurrent appenders share one write and one
-// sync (group commit). Events become visible to readers and subscribers in position order: no reader
-// sees position N+1 before N is readable, so a consumer that checkpoints N+1 never skips N.
+// sync (group commit). Events become visible to readers and subscribers in position order: no
+// reader sees position N+1 before N is readable, so a consumer that checkpoints N+1 never skips N.
 // A failed write or sync stops the ledger from accepting appends until it is reopened, because
 // the state of the WAL tail is then unknown.
 #pragma once
@@ -27,9 +27,9 @@ namespace rollbook::ledger {
 
 struct Options {
   std::string directory;
-  bool sync = true;          // fsync the WAL before an append returns
-  bool read_only = false;    // open without the owner lock; see docs/ledger-format.md
-  std::string owner;         // shown to a second process that tries to open for writing
+  bool sync = true;                     // fsync the WAL before an append returns
+  bool read_only = false;               // open without the owner lock; see docs/ledger-format.md
+  std::string owner;                    // shown to a second process that tries to open for writing
   size_t max_event_bytes = 1 << 20;     // largest accepted payload, in bytes
   size_t max_events_per_append = 1000;  // largest accepted batch
   // Wall clock in UTC nanoseconds; tests replace it to step time backwards.
@@ -53,12 +53,12 @@ struct ReadOptions {
   uint64_t to_position = kLastPosition;
   bool backward = false;
   size_t limit = std::numeric_limits<size_t>::max();
-  std::string stream;               // only this stream, when set
-  int64_t since_ns = 0;             // only events recorded at or after, when non-zero
-  int64_t until_ns = 0;             // only events recorded before, when non-zero
-  std::vector<std::string> types;   // only these event types, when non-empty
-  std::string actor;                // only this actor, when set
-  std::string correlation_id;       // only this rollback, when set
+  std::string stream;              // only this stream, when set
+  int64_t since_ns = 0;            // only events recorded at or after, when non-zero
+  int64_t until_ns = 0;            // only events recorded before, when non-zero
+  std::vector<std::string> types;  // only these event types, when non-empty
+  std::string actor;               // only this actor, when set
+  std::string correlation_id;      // only this rollback, when set
 };
 
 // Iterator over events that loads them one at a time. Created by Ledger::Read(), it returns the
@@ -155,7 +155,10 @@ class Ledger {
 };
 
 // Reads the owner file of a ledger directory: key=value pairs such as pid, owner, socket, http.
-// Returns an empty vector when no process owns the ledger.
+// The file keeps the details of an owner that was killed until the next one starts.
 std::vector<std::pair<std::string, std::string>> ReadOwnerDetails(const std::string& directory);
+
+// Returns ReadOwnerDetails() while the recorded pid is alive, and an empty vector otherwise.
+std::vector<std::pair<std::string, std::string>> ReadLiveOwnerDetails(const std::string& directory);
 
 }  // namespace rollbook::ledger

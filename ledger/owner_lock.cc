@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -28,6 +30,17 @@ std::vector<std::pair<std::string, std::string>> ReadOwnerDetails(const std::str
   return details;
 }
 
+std::vector<std::pair<std::string, std::string>> ReadLiveOwnerDetails(
+    const std::string& directory) {
+  auto details = ReadOwnerDetails(directory);
+  for (const auto& [key, value] : details) {
+    if (key != "pid") continue;
+    pid_t pid = static_cast<pid_t>(std::strtol(value.c_str(), nullptr, 10));
+    if (pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM)) return details;
+  }
+  return {};
+}
+
 Result<std::unique_ptr<OwnerLock>> OwnerLock::Acquire(const std::string& directory,
                                                       const std::string& owner) {
   std::string path = OwnerFilePath(directory);
@@ -45,16 +58,18 @@ Result<std::unique_ptr<OwnerLock>> OwnerLock::Acquire(const std::string& directo
         who += (who.empty() ? "" : ", ") + key + " " + value;
       }
     }
-    return Status(StatusCode::kBusy, "ledger " + directory + " is open for writing by another process (" +
+    return Status(StatusCode::kBusy, "ledger " + directory +
+                                         " is open for writing by another process (" +
                                          (who.empty() ? "owner unknown" : who) +
                                          "); send commands to it, or open read-only");
   }
   std::unique_ptr<OwnerLock> lock(new OwnerLock(fd, path));
   auto now = std::chrono::system_clock::now().time_since_epoch();
-  lock->details_ = {{"pid", std::to_string(::getpid())},
-                    {"owner", owner.empty() ? "rollbook" : owner},
-                    {"since_ns", std::to_string(
-                                     std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())}};
+  lock->details_ = {
+      {"pid", std::to_string(::getpid())},
+      {"owner", owner.empty() ? "rollbook" : owner},
+      {"since_ns",
+       std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())}};
   Status status = lock->Rewrite();
   if (!status.ok()) return status;
   return lock;
@@ -81,8 +96,8 @@ Status OwnerLock::Set(const std::string& key, const std::string& value) {
 Status OwnerLock::Rewrite() {
   std::string text;
   for (const auto& [key, value] : details_) text += key + "=" + value + "\n";
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) !=
-                                      static_cast<ssize_t>(text.size())) {
+  if (::ftruncate(fd_, 0) != 0 ||
+      ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
     return IoError("cannot write " + path_ + ": " + std::strerror(errno));
   }
   return Status::Ok();

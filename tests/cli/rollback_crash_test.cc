@@ -2,19 +2,18 @@
 // A rollback interrupted by kill -9 resumes from the ledger: steps that finished are not run
 // again, and a step that started without a recorded outcome waits for an operator's decision.
 // Runs the real binary (ROLLBOOK_BINARY) against a temp ledger.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "tests/fixtures/temp_dir.h"
@@ -37,14 +36,19 @@ class RollbackCrashTest : public ::testing::Test {
     // `count` appends a line each time it runs; `slow` sleeps on its first run only.
     std::ofstream(runbook_) << R"(feature: checkout
 environments:
-  test: {vars: {work: )" << work_ << R"(}}
+  test: {vars: {work: )" << work_
+                            << R"(}}
 components:
   app:
     steps:
       - {name: backup, driver: exec, role: backup, params: {argv: [echo, state], backup_stdout: true, origin: app}}
-      - {name: count, driver: exec, params: {shell: true, command: "echo ran >> )" << work_ << R"(/count"}}
-      - {name: slow, driver: exec, timeout: 60s, params: {shell: true, command: "if [ -f )" << work_ << R"(/slow-started ]; then exit 0; fi; touch )" << work_ << R"(/slow-started; sleep 20"}}
-      - {name: verify, driver: exec, role: verify, params: {argv: [test, -f, )" << work_ << R"(/count]}}
+      - {name: count, driver: exec, params: {shell: true, command: "echo ran >> )"
+                            << work_ << R"(/count"}}
+      - {name: slow, driver: exec, timeout: 60s, params: {shell: true, command: "if [ -f )"
+                            << work_ << R"(/slow-started ]; then exit 0; fi; touch )" << work_
+                            << R"(/slow-started; sleep 20"}}
+      - {name: verify, driver: exec, role: verify, params: {argv: [test, -f, )"
+                            << work_ << R"(/count]}}
 )";
     ASSERT_EQ(Run({"init"}), 0);
   }
@@ -58,7 +62,8 @@ components:
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
     pid_t pid = 0;
     EXPECT_EQ(posix_spawn(&pid, binary_.c_str(), &actions, nullptr, argv.data(), environ), 0);
@@ -72,7 +77,9 @@ components:
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
-  int Run(const std::vector<std::string>& args) { return Wait(Spawn(args, dir_.Join("commands.log"))); }
+  int Run(const std::vector<std::string>& args) {
+    return Wait(Spawn(args, dir_.Join("commands.log")));
+  }
 
   json StatusOf(const std::string& id) {
     std::string output;
@@ -104,7 +111,8 @@ components:
 };
 
 TEST_F(RollbackCrashTest, KilledRollbackResumesWithoutRepeatingSteps) {
-  pid_t start = Spawn({"start", "checkout is failing", "--runbook", runbook_}, dir_.Join("start.log"));
+  pid_t start =
+      Spawn({"start", "checkout is failing", "--runbook", runbook_}, dir_.Join("start.log"));
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(work_ + "/slow-started"); }))
       << "the slow step never started";
   ::kill(start, SIGKILL);
@@ -113,11 +121,15 @@ TEST_F(RollbackCrashTest, KilledRollbackResumesWithoutRepeatingSteps) {
   json interrupted = StatusOf("rb-1");
   EXPECT_EQ(interrupted.value("status", ""), "running");
   EXPECT_EQ(CountLines(work_ + "/count"), 1);
+  std::string status_text;
+  RunShell(binary_ + " status rb-1", &status_text);
+  EXPECT_NE(status_text.find("No process is running rb-1"), std::string::npos) << status_text;
 
   // The slow step has a start event but no outcome, and exec steps are not idempotent.
   pid_t resume = Spawn({"resume", "rb-1"}, dir_.Join("resume.log"));
-  ASSERT_TRUE(WaitFor([&] { return StatusOf("rb-1").value("status", "") == "waiting-for-operator"; }))
-      << "resume did not stop at the outcome-unknown step";
+  ASSERT_TRUE(WaitFor([&] {
+    return StatusOf("rb-1").value("status", "") == "waiting-for-operator";
+  })) << "resume did not stop at the outcome-unknown step";
 
   EXPECT_EQ(Run({"retry", "rb-1", "app/slow"}), 0);
   EXPECT_EQ(Wait(resume), 0);
@@ -129,13 +141,15 @@ TEST_F(RollbackCrashTest, KilledRollbackResumesWithoutRepeatingSteps) {
 }
 
 TEST_F(RollbackCrashTest, SkipAnOutcomeUnknownStep) {
-  pid_t start = Spawn({"start", "checkout is failing", "--runbook", runbook_}, dir_.Join("start.log"));
+  pid_t start =
+      Spawn({"start", "checkout is failing", "--runbook", runbook_}, dir_.Join("start.log"));
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(work_ + "/slow-started"); }));
   ::kill(start, SIGKILL);
   Wait(start);
 
   pid_t resume = Spawn({"resume", "rb-1"}, dir_.Join("resume.log"));
-  ASSERT_TRUE(WaitFor([&] { return StatusOf("rb-1").value("status", "") == "waiting-for-operator"; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return StatusOf("rb-1").value("status", "") == "waiting-for-operator"; }));
   // The rollback then ends partially succeeded, so the command exits non-zero.
   EXPECT_EQ(Run({"skip", "rb-1", "slow", "--reason", "checked by hand: the sleep did nothing"}), 1);
   Wait(resume);

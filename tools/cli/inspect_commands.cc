@@ -37,22 +37,12 @@ std::string HumanSize(uint64_t bytes) {
 
 // Returns the owner file's details when its pid is alive, because a process killed with -9
 // leaves a stale file behind.
-std::vector<std::pair<std::string, std::string>> LiveOwnerDetails(const std::string& directory) {
-  auto details = ledger::ReadOwnerDetails(directory);
-  for (const auto& [key, value] : details) {
-    if (key != "pid") continue;
-    pid_t pid = static_cast<pid_t>(std::strtol(value.c_str(), nullptr, 10));
-    if (pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM)) return details;
-  }
-  return {};
-}
-
 int RunInfo(const GlobalOptions& options) {
   auto opened = OpenLedger(options, LedgerAccess::kReadOnly, "info");
   if (!opened.ok()) return ReportFailure(opened.status());
   auto info = (*opened)->Info();
   if (!info.ok()) return ReportFailure(info.status());
-  auto owner = LiveOwnerDetails(info->directory);
+  auto owner = ledger::ReadLiveOwnerDetails(info->directory);
 
   if (options.json) {
     nlohmann::json owner_json = nullptr;

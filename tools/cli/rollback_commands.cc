@@ -226,6 +226,11 @@ int Status_(const GlobalOptions& options, const std::string& rollback_id) {
       std::cout << projections::RollbackToJson(*state).dump() << "\n";
     } else {
       PrintRollbackDetail(*state);
+      if (state->Active() && ledger::ReadLiveOwnerDetails(options.ledger_dir).empty()) {
+        std::cout << "No process is running " << rollback_id
+                  << ": the one that did stopped or was killed. Continue it with `rollbook resume "
+                  << rollback_id << "`.\n";
+      }
     }
     return kExitOk;
   }
@@ -238,11 +243,19 @@ int Status_(const GlobalOptions& options, const std::string& rollback_id) {
   }
   if (fold->rollbacks().empty())
     std::cout << "no rollbacks yet; start one with `rollbook start REASON`\n";
+  bool orphaned = false;  // an active rollback, and no process owns the ledger to run it
+  bool owned = !ledger::ReadLiveOwnerDetails(options.ledger_dir).empty();
   for (const auto& [id, state] : fold->rollbacks()) {
     std::cout << id << "  " << state.feature << "/" << state.environment << "  " << state.scope
               << "  " << projections::RollbackStatusName(state.status) << "  "
               << projections::OutcomeName(state.outcome) << "  " << state.duration_ns / 1000000
-              << " ms  " << state.reason << "\n";
+              << " ms  " << state.reason << (state.Active() && !owned ? "  (no process)" : "")
+              << "\n";
+    orphaned = orphaned || (state.Active() && !owned);
+  }
+  if (orphaned) {
+    std::cout << "Rollbacks marked (no process) stopped with their process; continue one with "
+                 "`rollbook resume ID`.\n";
   }
   return kExitOk;
 }
