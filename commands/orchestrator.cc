@@ -137,7 +137,7 @@ void Orchestrator::Stop() {
     }
   }
   // With nothing left to write events, closing the subscription wakes the follower at once
-  // instead of at the end of its wait; first it folds what the runs wrote last, so that
+  // instead of at the end of its wait. It first folds what the runs wrote last, so that
   // Snapshot() stays complete after Stop().
   if (all_done && subscription_) {
     WaitApplied(ledger_.HeadPosition(), std::chrono::seconds(2));
@@ -150,7 +150,7 @@ void Orchestrator::Stop() {
 
 void Orchestrator::Follow() {
   for (;;) {
-    // While stopping, wait briefly: a run thread that ends after its last event wakes nobody.
+    // While stopping, wait briefly: a run thread that ends after its last event wakes no waiter.
     std::chrono::milliseconds wait{200};
     {
       std::lock_guard<std::mutex> lock(mutex_);

@@ -7,7 +7,7 @@
 // one random lookup per event. A whole-log verify instead compares two multiset digests of the
 // (stream key, position) pairs: one summed from the events in the forward pass, one from a
 // sequential scan of the stream index on a second thread. Equal digests and counts mean the index
-// holds exactly one right entry per event. Only when they differ does verify fall back to the
+// has exactly one right entry per event. Only when they differ does verify fall back to the
 // lookups, to name the first position whose entry is wrong.
 #include <rocksdb/iterator.h>
 
@@ -91,7 +91,7 @@ std::string At(uint64_t position) { return "position " + std::to_string(position
 Result<VerifyReport> RocksLedger::Verify(const VerifyOptions& options) {
   if (options.from_position == 0) return InvalidArgument("verify starts at position 1 or later");
 
-  // Every read goes through one snapshot, so appends during verify change nothing it sees: the
+  // Every read goes through one snapshot, so appends during verify change nothing it reads: the
   // recorded head, the events up to it and their index entries are written in one batch.
   rocksdb::ManagedSnapshot snapshot(db_.get());
   rocksdb::ReadOptions read_options;
@@ -109,7 +109,7 @@ Result<VerifyReport> RocksLedger::Verify(const VerifyOptions& options) {
   VerifyReport report;
   report.head_position = head;
   if (head == 0) {
-    // An empty ledger has no entry in any family; anything else lost its head, or its events.
+    // An empty ledger has no entry in any family. Anything else lost its head, or its events.
     for (Family family : {kEvents, kStreams, kTime}) {
       std::unique_ptr<rocksdb::Iterator> any(db_->NewIterator(read_options, families_[family]));
       any->SeekToFirst();

@@ -265,7 +265,7 @@ void PollStreams(std::array<CaptureStream, 2>& streams, int exit_fd, millisecond
   nfds_t stream_count = count;
   if (exit_fd >= 0) fds[count++] = {exit_fd, POLLIN, 0};
   if (count == 0) {
-    // No pidfd: the program closed its output but is not yet reaped; check again soon.
+    // No pidfd: the program closed its output but is not yet reaped, so check again soon.
     ::usleep(static_cast<useconds_t>(std::min<int64_t>(wait.count(), 1) * 1000));
     return;
   }

@@ -582,7 +582,7 @@ int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledge
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!summary.ok()) {
-    // The rollback stands; record in its stream why the monitoring it asked for is missing.
+    // The rollback's outcome is final; record in its stream why its monitoring is missing.
     std::string why = "monitoring did not start: " + summary.status().message();
     ledger::AppendRequest note;
     note.stream = rollback.id;

@@ -1,4 +1,4 @@
-// What operator commands print, shared by the local, command-socket and HTTP routes.
+// Output of operator commands, shared by the local, command-socket and HTTP routes.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>

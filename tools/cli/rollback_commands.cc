@@ -93,7 +93,7 @@ int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger,
   PrintFinalState(options, *state);
   int exit_status = ExitForRollback(*state);
 
-  // Monitoring runs while the orchestrator still answers other terminals, such as `rollbook note`.
+  // Monitoring runs while the orchestrator still serves other terminals, such as `rollbook note`.
   if (monitor && exit_status == kExitOk) {
     auto snapshot = orchestrator.Snapshot(rollback_id);
     if (snapshot)
@@ -130,8 +130,9 @@ int RunThroughOwner(GlobalOptions& options, const std::string& socket_path,
 }
 
 std::string OwnerSocket(const std::string& directory) {
-  // The socket is always in the ledger directory. The recorded path only says that the owner
-  // listens: as this process names the directory, the path works from any working directory.
+  // The socket is always in the ledger directory. The recorded path only shows that the owner
+  // listens. Built from this process's name of the directory, the path works from any working
+  // directory.
   for (const auto& [key, value] : ledger::ReadOwnerDetails(directory)) {
     if (key == "socket") return commands::CommandSocketPath(directory);
   }
