@@ -717,19 +717,32 @@ class RemoteCliTest : public LedgerCliTest {
     return RunWithEnvironment(full, {"ROLLBOOK_TOKEN=" + token});
   }
 
+  struct ServedRollback {
+    std::string url;
+    std::string token;
+    CommandResult started;  // of the remote `rollbook start`
+  };
+
+  // Starts a server and rolls back rb-1 through it with an operator token.
+  ServedRollback ServeOneRollback() {
+    Init();
+    std::string runbook = dir_.Join("rollbook.yaml");
+    std::ofstream(runbook) << MonitoredRunbookText("5");
+    ServedRollback served;
+    served.token = AddToken("oncall", "operate");
+    served.url = StartServer();
+    served.started =
+        Remote(served.url, served.token, {"start", "checkout errors", "--runbook", runbook});
+    EXPECT_EQ(served.started.exit_code, 0) << served.started.out << served.started.err;
+    return served;
+  }
+
   std::string tokens_ = dir_.Join("tokens");
   pid_t server_pid_ = 0;
 };
 
 TEST_F(RemoteCliTest, StartFollowsProgressOverHttp) {
-  Init();
-  std::string runbook = dir_.Join("rollbook.yaml");
-  std::ofstream(runbook) << MonitoredRunbookText("5");
-  std::string token = AddToken("oncall", "operate");
-  std::string url = StartServer();
-
-  CommandResult started = Remote(url, token, {"start", "checkout errors", "--runbook", runbook});
-  EXPECT_EQ(started.exit_code, 0) << started.out << started.err;
+  CommandResult started = ServeOneRollback().started;
   EXPECT_TRUE(Contains(started.out, "rb-1 requested by oncall")) << started.out;
   EXPECT_TRUE(Contains(started.out, "app/app-switch")) << started.out;
   EXPECT_TRUE(Contains(started.out, "rb-1 succeeded")) << started.out;
@@ -762,12 +775,7 @@ TEST_F(RemoteCliTest, NoteIsIdempotentOverHttp) {
 }
 
 TEST_F(RemoteCliTest, ActionItemsReachTheServer) {
-  Init();
-  std::string runbook = dir_.Join("rollbook.yaml");
-  std::ofstream(runbook) << MonitoredRunbookText("5");
-  std::string token = AddToken("oncall", "operate");
-  std::string url = StartServer();
-  ASSERT_EQ(Remote(url, token, {"start", "checkout errors", "--runbook", runbook}).exit_code, 0);
+  auto [url, token, remote_start] = ServeOneRollback();
 
   CommandResult remote = Remote(url, token, {"action", "add", "rb-1", "add a queue alert"});
   EXPECT_EQ(remote.exit_code, 0) << remote.err;
@@ -789,6 +797,27 @@ TEST_F(RemoteCliTest, ActionItemsReachTheServer) {
   ASSERT_EQ(added.size(), 2u);
   EXPECT_EQ(added[0]["actor"], "oncall");
   EXPECT_EQ(added[1]["actor"], "tester");
+}
+
+TEST_F(RemoteCliTest, MonitorRunsInTheServer) {
+  auto [url, token, remote_start] = ServeOneRollback();
+
+  // Without --server, `monitor` finds the server through its command socket.
+  CommandResult monitor = Rollbook({"monitor", "rb-1", "--for", "1s"});
+  EXPECT_EQ(monitor.exit_code, 0) << monitor.err;
+  EXPECT_TRUE(Contains(monitor.out, "in the process that owns the ledger")) << monitor.out;
+  CommandResult twice = Remote(url, token, {"monitor", "rb-1", "--for", "1s"});
+  EXPECT_EQ(twice.exit_code, 5) << twice.out << twice.err;
+
+  size_t completed = 0;
+  for (int attempt = 0; attempt < 100 && completed == 0; ++attempt) {
+    ::usleep(100 * 1000);
+    completed = LogJson({"--type", "monitorCompleted"}).size();
+  }
+  EXPECT_EQ(completed, 1u);
+  auto started = LogJson({"--type", "monitorStarted"});
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0]["actor"], "tester");
 }
 
 TEST_F(RemoteCliTest, UnreachableServerIsBusy) {

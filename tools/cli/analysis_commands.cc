@@ -25,6 +25,7 @@
 #include "commands/runbook.h"
 #include "ledger/payload.h"
 #include "ledger/time_format.h"
+#include "tools/cli/background_monitors.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/durable_files.h"
 #include "tools/cli/exit_status.h"
@@ -75,18 +76,6 @@ Result<analyzer::Analysis> Analyze(const GlobalOptions& options, const std::stri
   auto ledger = OpenLedger(options, LedgerAccess::kReadOnly, command);
   if (!ledger.ok()) return ledger.status();
   return analyzer::AnalyzeRollback(**ledger, rollback_id);
-}
-
-// Opens the ledger for an append made by this process itself.
-Result<std::unique_ptr<ledger::Ledger>> OpenForAppend(const GlobalOptions& options,
-                                                      const char* command) {
-  auto ledger = OpenLedger(options, LedgerAccess::kWrite, command);
-  if (!ledger.ok() && ledger.status().code() == StatusCode::kBusy) {
-    return ledger.status().WithContext(std::string("`rollbook ") + command +
-                                       "` appends to the ledger itself and needs it for writing; "
-                                       "run it when that process has finished");
-  }
-  return ledger;
 }
 
 // --- analyze, report, comms ----------------------------------------------------------------
@@ -344,7 +333,35 @@ struct MonitorArguments {
   bool no_notify = false;
 };
 
-int RunMonitorCommand(const GlobalOptions& options, const MonitorArguments& arguments) {
+// A rollback and its monitor: section, parsed with the variables it will run with.
+struct PreparedMonitor {
+  projections::RollbackState rollback;
+  analyzer::MonitorSpec spec;
+  std::map<std::string, std::string> variables;
+};
+
+// Reads `rollback_id` and parses its monitor: section with the environment's runbook variables
+// (from `runbook`, else the path recorded with the rollback) and `overrides`.
+Result<PreparedMonitor> PrepareMonitor(ledger::Ledger& ledger, const std::string& rollback_id,
+                                       const std::string& runbook,
+                                       const std::map<std::string, std::string>& overrides) {
+  auto analysis = analyzer::AnalyzeRollback(ledger, rollback_id);
+  if (!analysis.ok()) return analysis.status();
+  PreparedMonitor prepared;
+  prepared.rollback = analysis->rollback;
+  if (prepared.rollback.monitor_json.empty()) {
+    return InvalidArgument("rollback " + rollback_id +
+                           " was started from a runbook without a monitor: section; add one (see "
+                           "docs/rollback-procedures.md) and monitor the next rollback");
+  }
+  prepared.variables = RunbookVariables(prepared.rollback, runbook, overrides);
+  auto spec = analyzer::ParseMonitorSpec(prepared.rollback.monitor_json, prepared.variables);
+  if (!spec.ok()) return InvalidArgument(spec.status().message());
+  prepared.spec = std::move(spec).value();
+  return prepared;
+}
+
+int RunMonitorCommand(GlobalOptions& options, const MonitorArguments& arguments) {
   std::map<std::string, std::string> overrides;
   for (const std::string& assignment : arguments.assignments) {
     auto parsed = commands::ParseVariableAssignment(assignment);
@@ -362,33 +379,35 @@ int RunMonitorCommand(const GlobalOptions& options, const MonitorArguments& argu
     duration_ms = *parsed;
   }
 
-  auto ledger = OpenForAppend(options, "monitor");
-  if (!ledger.ok()) return ReportFailure(ledger.status());
-  auto analysis = analyzer::AnalyzeRollback(**ledger, arguments.rollback_id);
-  if (!analysis.ok()) return ReportFailure(analysis.status());
-  const projections::RollbackState& rollback = analysis->rollback;
-  if (rollback.monitor_json.empty()) {
-    return ReportFailure(kExitUsage,
-                         "rollback " + rollback.id +
-                             " was started from a runbook without a "
-                             "monitor: section; add one (see docs/rollback-procedures.md) and "
-                             "monitor the next rollback");
+  // With --server, or while another process owns the ledger, that process monitors.
+  json routed = {
+      {"rollback_id", arguments.rollback_id}, {"set", overrides}, {"notify", !arguments.no_notify}};
+  if (!arguments.runbook.empty()) {
+    routed["runbook"] = std::filesystem::absolute(arguments.runbook).string();
   }
-  std::map<std::string, std::string> variables =
-      RunbookVariables(rollback, arguments.runbook, overrides);
-  auto spec = analyzer::ParseMonitorSpec(rollback.monitor_json, variables);
-  if (!spec.ok()) return ReportFailure(kExitUsage, spec.status().message());
+  if (duration_ms) routed["duration_ms"] = *duration_ms;
+  if (!options.server_url.empty()) return RunOperatorCommand(options, "monitor", routed, false);
+  auto ledger = OpenLedger(options, LedgerAccess::kWrite, "monitor");
+  if (!ledger.ok() && ledger.status().code() == StatusCode::kBusy) {
+    return RunOperatorCommand(options, "monitor", routed, false);
+  }
+  if (!ledger.ok()) return ReportFailure(ledger.status());
+  auto prepared = PrepareMonitor(**ledger, arguments.rollback_id, arguments.runbook, overrides);
+  if (!prepared.ok()) return ReportFailure(prepared.status());
 
   analyzer::MonitorOptions monitor_options = InteractiveMonitorOptions(options);
   monitor_options.duration_ms = duration_ms;
   monitor_options.notify = !arguments.no_notify;
-  monitor_options.variables = variables;
+  monitor_options.variables = prepared->variables;
   if (!options.json) {
-    std::cout << "monitoring " << rollback.id << " for "
-              << analyzer::FormatMs(static_cast<int64_t>(duration_ms.value_or(spec->duration_ms)))
-              << " with " << spec->probes.size() << " probe(s); press Ctrl-C to stop" << std::endl;
+    std::cout << "monitoring " << prepared->rollback.id << " for "
+              << analyzer::FormatMs(
+                     static_cast<int64_t>(duration_ms.value_or(prepared->spec.duration_ms)))
+              << " with " << prepared->spec.probes.size() << " probe(s); press Ctrl-C to stop"
+              << std::endl;
   }
-  auto summary = analyzer::RunMonitor(**ledger, rollback, *spec, monitor_options);
+  auto summary =
+      analyzer::RunMonitor(**ledger, prepared->rollback, prepared->spec, monitor_options);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!summary.ok()) return ReportFailure(summary.status());
@@ -607,8 +626,39 @@ int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledge
   return PrintMonitorSummary(options, **summary);
 }
 
-std::map<std::string, commands::ExtraCommand> ActionItemCommands(ledger::Ledger& ledger) {
+std::map<std::string, commands::ExtraCommand> OwnerCommands(ledger::Ledger& ledger,
+                                                            BackgroundMonitors& monitors) {
   std::map<std::string, commands::ExtraCommand> extra;
+  extra["monitor"] = [&ledger, &monitors](const commands::CommandRequest& request) -> Result<json> {
+    const json& args = *request.args;
+    std::string rollback_id;
+    std::string runbook;
+    std::map<std::string, std::string> overrides;
+    analyzer::MonitorOptions options;
+    try {
+      rollback_id = args.value("rollback_id", "");
+      runbook = args.value("runbook", "");
+      overrides = args.value("set", std::map<std::string, std::string>());
+      options.notify = args.value("notify", true);
+      if (args.contains("duration_ms")) options.duration_ms = args["duration_ms"].get<uint64_t>();
+    } catch (const json::exception& e) {
+      return InvalidArgument(std::string("invalid monitor arguments: ") + e.what());
+    }
+    if (rollback_id.empty()) return InvalidArgument("monitor needs a rollback_id");
+    auto prepared = PrepareMonitor(ledger, rollback_id, runbook, overrides);
+    if (!prepared.ok()) return prepared.status();
+    options.actor = request.actor;
+    options.variables = prepared->variables;
+    uint64_t duration_ms = options.duration_ms.value_or(prepared->spec.duration_ms);
+    ROLLBOOK_RETURN_IF_ERROR(monitors.Start(prepared->rollback, prepared->spec, options));
+    return json{{"rollback_id", rollback_id},
+                {"monitoring", true},
+                {"message", "monitoring " + rollback_id + " for " +
+                                analyzer::FormatMs(static_cast<int64_t>(duration_ms)) +
+                                " in the process that owns the ledger; follow it with "
+                                "`rollbook log --rollback " +
+                                rollback_id + "`"}};
+  };
   extra["action_add"] = [&ledger](const commands::CommandRequest& request) -> Result<json> {
     const json& args = *request.args;
     analyzer::NewActionItem item;

@@ -35,8 +35,12 @@ int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledge
                              const projections::RollbackState& rollback,
                              const std::map<std::string, std::string>& overrides);
 
-// Returns the action_add and action_done commands, for an orchestrator that owns `ledger`, so
-// that `rollbook action` reaches a process that owns the ledger. `ledger` must outlive them.
-std::map<std::string, commands::ExtraCommand> ActionItemCommands(ledger::Ledger& ledger);
+class BackgroundMonitors;
+
+// Returns the action_add, action_done and monitor commands, for the orchestrator of a process
+// that owns `ledger`, so that `rollbook action` and `rollbook monitor` reach that process. The
+// monitor command runs in `monitors`. `ledger` and `monitors` must outlive the commands.
+std::map<std::string, commands::ExtraCommand> OwnerCommands(ledger::Ledger& ledger,
+                                                            BackgroundMonitors& monitors);
 
 }  // namespace rollbook::cli

@@ -17,6 +17,7 @@
 #include "commands/runbook.h"
 #include "ledger/time_format.h"
 #include "tools/cli/analysis_commands.h"
+#include "tools/cli/background_monitors.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
@@ -46,8 +47,9 @@ std::map<std::string, std::string> VariableOverrides(const json& args) {
 // Runs the command as the ledger's owner: orchestrator and command socket in this process.
 int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger,
                const std::string& command, const json& args, bool follow, bool monitor) {
+  BackgroundMonitors monitors(*ledger);  // declared first, so it stops after the orchestrator
   commands::OrchestratorOptions orchestrator_options;
-  orchestrator_options.extra_commands = ActionItemCommands(*ledger);
+  orchestrator_options.extra_commands = OwnerCommands(*ledger, monitors);
   commands::Orchestrator orchestrator(*ledger, orchestrator_options);
   Status started = orchestrator.Start();
   if (!started.ok()) return ReportFailure(started);

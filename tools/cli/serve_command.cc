@@ -10,6 +10,7 @@
 #include "commands/orchestrator.h"
 #include "projections/runner.h"
 #include "tools/cli/analysis_commands.h"
+#include "tools/cli/background_monitors.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/exit_status.h"
 #include "tools/cli/ledger_access.h"
@@ -45,9 +46,10 @@ int RunServe(const GlobalOptions& options, const ServeArguments& arguments) {
   if (!runner.ok()) return ReportFailure(runner.status());
   (*runner)->Start();
 
+  BackgroundMonitors monitors(ledger);  // declared first, so it stops after the orchestrator
   commands::OrchestratorOptions orchestrator_options;
   orchestrator_options.resume_unfinished = true;
-  orchestrator_options.extra_commands = ActionItemCommands(ledger);
+  orchestrator_options.extra_commands = OwnerCommands(ledger, monitors);
   commands::Orchestrator orchestrator(ledger, orchestrator_options);
   Status started = orchestrator.Start();
   if (!started.ok()) return ReportFailure(started);
