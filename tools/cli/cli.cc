@@ -54,8 +54,8 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
       ->multi_option_policy(kTakeLast)
       ->capture_default_str();
   app.add_option("--server", options.server_url,
-                 "Send operator commands (start, cancel, retry, skip, resume, note) to this "
-                 "`rollbook serve` URL, with the token in ROLLBOOK_TOKEN")
+                 "Send operator commands (start, cancel, retry, skip, resume, note, action, "
+                 "monitor) to this `rollbook serve` URL, with the token in ROLLBOOK_TOKEN")
       ->envname("ROLLBOOK_SERVER")
       ->multi_option_policy(kTakeLast);
   app.add_flag("--no-sync", options.no_sync,
