@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -227,8 +228,9 @@ struct CaptureStream {
 struct ProcessRun {
   CapturedOutput output;
   bool timed_out = false;
-  bool killed = false;  // SIGKILL was needed after SIGTERM
-  int signal = 0;       // the signal that ended the program, 0 when it exited
+  bool cancelled = false;  // the caller's cancelled() turned true before the program exited
+  bool killed = false;     // SIGKILL was needed after SIGTERM
+  int signal = 0;          // the signal that ended the program, 0 when it exited
   milliseconds elapsed{0};
 };
 
@@ -293,7 +295,8 @@ class ExitDescriptor {
 
 // Waits for the program in process group `pid` while capturing its output; on timeout stops
 // the whole group.
-ProcessRun Supervise(pid_t pid, int stdout_fd, int stderr_fd, size_t cap, milliseconds timeout) {
+ProcessRun Supervise(pid_t pid, int stdout_fd, int stderr_fd, size_t cap, milliseconds timeout,
+                     const std::function<bool()>& cancelled) {
   ProcessRun run;
   std::array<CaptureStream, 2> streams = {CaptureStream{stdout_fd, &run.output.stdout_text},
                                           CaptureStream{stderr_fd, &run.output.stderr_text}};
@@ -319,6 +322,12 @@ ProcessRun Supervise(pid_t pid, int stdout_fd, int stderr_fd, size_t cap, millis
         ::kill(-pid, SIGTERM);
         term_sent_at = now;
         run.timed_out = true;
+        continue;
+      }
+      if (!exited_at && cancelled && cancelled()) {
+        ::kill(-pid, SIGTERM);
+        term_sent_at = now;
+        run.cancelled = true;
         continue;
       }
     } else {
@@ -360,7 +369,10 @@ std::vector<char*> PointerArray(std::vector<std::string>& strings) {
   return pointers;
 }
 
-Result<ProcessRun> RunProcess(const ExecOptions& options, milliseconds timeout) {
+// Runs the program, stopping its process group at the timeout, or when `cancelled` (polled
+// every tick, 50 ms) turns true.
+Result<ProcessRun> RunProcess(const ExecOptions& options, milliseconds timeout,
+                              const std::function<bool()>& cancelled) {
   std::vector<std::string> environment = BuildEnvironment(options.env);
   Result<std::string> program = ResolveProgram(options.argv[0], PathOf(environment));
   if (!program.ok()) return program.status();
@@ -407,7 +419,7 @@ Result<ProcessRun> RunProcess(const ExecOptions& options, milliseconds timeout) 
                   "cannot run " + *program + ": " + std::strerror(failure.error));
   }
 
-  return Supervise(pid, out.read_fd(), err.read_fd(), options.max_output_bytes, timeout);
+  return Supervise(pid, out.read_fd(), err.read_fd(), options.max_output_bytes, timeout, cancelled);
 }
 
 // --- Checking the outcome ----------------------------------------------------------------
@@ -527,7 +539,7 @@ class ExecDriver : public Driver {
  private:
   Status RunCommand(const StepContext& context, const ExecOptions& options, StepResult& result) {
     std::string command = RedactText(context, CommandText(options));
-    Result<ProcessRun> run = RunProcess(options, context.timeout);
+    Result<ProcessRun> run = RunProcess(options, context.timeout, context.cancelled);
     if (!run.ok()) {
       result.summary = "could not start `" + command + "`";
       return run.status();
@@ -536,6 +548,10 @@ class ExecDriver : public Driver {
     result.output.stdout_text = RedactText(context, result.output.stdout_text);
     result.output.stderr_text = RedactText(context, result.output.stderr_text);
 
+    if (run->cancelled) {
+      result.summary = "`" + command + "` was stopped because the step was cancelled";
+      return Status(StatusCode::kCancelled, result.summary);
+    }
     if (run->timed_out) {
       std::string how = run->killed ? "SIGTERM and, 2 s later, SIGKILL" : "SIGTERM";
       result.summary =

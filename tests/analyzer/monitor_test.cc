@@ -158,6 +158,19 @@ TEST_F(MonitorTest, EndsAfterTheDurationWithASummary) {
   ASSERT_EQ(Events("monitorCompleted").size(), 1u);
 }
 
+// The end of monitoring, or Ctrl-C, stops a command probe at once instead of at its timeout.
+TEST_F(MonitorTest, EndStopsARunningCommandProbe) {
+  std::string spec = R"({"probes": [{"name": "slow", "kind": "command", "argv": ["sleep", "30"],
+                         "interval": "100ms", "timeout": "20s", "maximum": 1}]})";
+  auto started = std::chrono::steady_clock::now();
+  auto summary = Monitor(spec, nullptr, /*duration_ms=*/300);
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->samples, 0u);
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+  EXPECT_EQ(Events("monitorCompleted").size(), 1u);
+}
+
 TEST_F(MonitorTest, UnresolvableSecretFailsBeforeAnyEvent) {
   std::string spec = R"({"probes": [{"name": "health", "kind": "http",
                          "url": "http://127.0.0.1:1/${env:ROLLBOOK_TEST_UNSET_TOKEN}"}]})";
