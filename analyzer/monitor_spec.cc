@@ -156,6 +156,9 @@ void CheckThresholds(ProbeReader& reader, const ProbeSpec& probe) {
     reader.Fail("'interval' must be at least " + std::to_string(kMinIntervalMs) + "ms");
   }
   if (probe.timeout_ms == 0) reader.Fail("'timeout' must be more than 0");
+  if (!std::isnan(probe.minimum) && !std::isnan(probe.maximum) && probe.minimum > probe.maximum) {
+    reader.Fail("'minimum' is above 'maximum', so every sample would breach one of them");
+  }
 }
 
 Result<ProbeSpec> ReadProbe(const json& object, size_t index, std::set<std::string>& names) {
@@ -265,6 +268,11 @@ Result<MonitorSpec> ParseMonitorSpec(const std::string& monitor_json,
   if (!top.status().ok()) return top.status();
   if (spec.window_ms < kMinIntervalMs)
     return InvalidArgument("monitor: 'window' must be at least 100ms");
+  if (spec.duration_ms < kMinIntervalMs) {
+    return InvalidArgument(
+        "monitor: 'duration' must be at least 100ms; it is how long "
+        "monitoring runs, such as 15m");
+  }
   auto probes = section.find("probes");
   if (probes == section.end() || !probes->is_array() || probes->empty()) {
     return InvalidArgument("monitor: 'probes' must be a non-empty list of probes");

@@ -72,6 +72,10 @@ TEST(MonitorSpecTest, RejectsBadSectionsWithTheProbeName) {
       {R"(["not", "a", "mapping"])", "must be a mapping"},
       {R"({"probes": [{"name": "a", "kind": "http", "url": "http://x", "scopes": "full"}]})",
        "'scopes' must be"},
+      {R"({"probes": [{"name": "a", "kind": "http", "url": "http://x", "minimum": 5, "maximum": 1}]})",
+       "'minimum' is above 'maximum'"},
+      {R"({"duration": "0s", "probes": [{"name": "a", "kind": "http", "url": "http://x"}]})",
+       "'duration' must be at least 100ms"},
   };
   for (const Case& c : cases) {
     auto spec = Parse(c.json);
