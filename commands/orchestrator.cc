@@ -551,7 +551,12 @@ Result<nlohmann::json> Orchestrator::AppendNote(const CommandRequest& request) {
                                 }),
                                 ledger::ExpectedVersion::Any());
   if (!appended.ok()) return appended.status();
-  return json{{"stream", stream}, {"positions", Positions(*appended)}};
+  // The same fields as `rollbook note --json` prints when it appends itself, and the positions.
+  return json{{"position", appended->last_position},
+              {"stream", stream},
+              {"streamVersion", appended->last_stream_version},
+              {"duplicate", appended->duplicate},
+              {"positions", Positions(*appended)}};
 }
 
 }  // namespace rollbook::commands

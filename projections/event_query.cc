@@ -118,7 +118,9 @@ Result<EventPage> QueryEvents(ledger::Ledger& ledger, ProjectionRunner* runner,
     page.has_more = true;
     page.next_after = page.events.empty() ? after : page.events.back().position;
   } else {
-    page.next_after = std::max(after, head);
+    // The page reached the head: the next one starts after it, also when `after` was beyond
+    // the head (such as after a ledger was restored), so that no new event is skipped.
+    page.next_after = head;
   }
   return page;
 }

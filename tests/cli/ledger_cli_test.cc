@@ -770,8 +770,11 @@ TEST_F(RemoteCliTest, NoteIsIdempotentOverHttp) {
   CommandResult again = Remote(url, token, note);
   EXPECT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(first.out, again.out);
-  EXPECT_TRUE(Contains(first.out, "positions")) << first.out;
+  nlohmann::json first_note = nlohmann::json::parse(first.out, nullptr, false);
+  nlohmann::json repeated_note = nlohmann::json::parse(again.out, nullptr, false);
+  EXPECT_EQ(first_note["position"], repeated_note["position"]);
+  EXPECT_EQ(first_note["duplicate"], false);
+  EXPECT_EQ(repeated_note["duplicate"], true);
 }
 
 TEST_F(RemoteCliTest, ActionItemsReachTheServer) {

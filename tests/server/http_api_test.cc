@@ -220,6 +220,17 @@ TEST_F(HttpApiTest, CursorKeepsRelativeTimeWindow) {
   EXPECT_EQ(Get("/v1/events?since=15m&actor=x&cursor=" + cursor).status, 400);
 }
 
+TEST_F(HttpApiTest, CursorFromBeyondTheHeadSkipsNothing) {
+  AppendNotes(2);  // head 3
+  nlohmann::json early = Get("/v1/events?after=10").Json();
+  EXPECT_TRUE(early["events"].empty());
+  AppendNotes(9);  // head 12
+
+  nlohmann::json later = Get("/v1/events?cursor=" + early["next_cursor"].get<std::string>()).Json();
+  ASSERT_EQ(later["events"].size(), 9u);
+  EXPECT_EQ(later["events"][0]["position"], "4");
+}
+
 TEST_F(HttpApiTest, CursorTiedToFilters) {
   AppendNotes(5);
   HttpReply first = Get("/v1/events?limit=2&actor=tester");

@@ -349,6 +349,11 @@ Result<PreparedMonitor> PrepareMonitor(ledger::Ledger& ledger, const std::string
   if (!analysis.ok()) return analysis.status();
   PreparedMonitor prepared;
   prepared.rollback = analysis->rollback;
+  if (prepared.rollback.Active()) {
+    return FailedPrecondition(rollback_id +
+                              " is still running; monitor it once it has completed (start "
+                              "monitors by itself when the runbook has a monitor: section)");
+  }
   if (prepared.rollback.monitor_json.empty()) {
     return InvalidArgument("rollback " + rollback_id +
                            " was started from a runbook without a monitor: section; add one (see "

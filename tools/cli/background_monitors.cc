@@ -27,7 +27,7 @@ Status BackgroundMonitors::Start(const projections::RollbackState& rollback,
                                  analyzer::MonitorSpec spec, analyzer::MonitorOptions options) {
   std::lock_guard<std::mutex> lock(mutex_);
   ReapFinishedLocked();
-  if (runs_.contains(rollback.id)) {
+  if (runs_.contains(rollback.id) || foreground_.contains(rollback.id)) {
     return Conflict(rollback.id +
                     " is already being monitored by this process; wait for its "
                     "monitorCompleted event or stop the process");
@@ -49,6 +49,18 @@ Status BackgroundMonitors::Start(const projections::RollbackState& rollback,
       });
   runs_.emplace(rollback.id, std::move(run));
   return Status::Ok();
+}
+
+BackgroundMonitors::ForegroundRun::ForegroundRun(BackgroundMonitors& monitors,
+                                                 std::string rollback_id)
+    : monitors_(monitors), rollback_id_(std::move(rollback_id)) {
+  std::lock_guard<std::mutex> lock(monitors_.mutex_);
+  monitors_.foreground_.insert(rollback_id_);
+}
+
+BackgroundMonitors::ForegroundRun::~ForegroundRun() {
+  std::lock_guard<std::mutex> lock(monitors_.mutex_);
+  monitors_.foreground_.erase(rollback_id_);
 }
 
 }  // namespace rollbook::cli

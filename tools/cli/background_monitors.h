@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -29,6 +30,21 @@ class BackgroundMonitors {
   Status Start(const projections::RollbackState& rollback, analyzer::MonitorSpec spec,
                analyzer::MonitorOptions options);
 
+  // Marks `rollback_id` as monitored in the foreground of this process, such as by
+  // `rollbook start` after its rollback, until the returned object goes away; Start() rejects
+  // it meanwhile.
+  class ForegroundRun {
+   public:
+    ForegroundRun(BackgroundMonitors& monitors, std::string rollback_id);
+    ~ForegroundRun();
+    ForegroundRun(const ForegroundRun&) = delete;
+    ForegroundRun& operator=(const ForegroundRun&) = delete;
+
+   private:
+    BackgroundMonitors& monitors_;
+    std::string rollback_id_;
+  };
+
  private:
   struct Run {
     std::thread thread;
@@ -41,6 +57,7 @@ class BackgroundMonitors {
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Run>> runs_;  // by rollback id
+  std::set<std::string> foreground_;                  // rollback ids; see ForegroundRun
 };
 
 }  // namespace rollbook::cli

@@ -289,7 +289,18 @@ int RunThroughServer(const GlobalOptions& options, const std::string& command, c
                                          "http://127.0.0.1:8080");
   }
   const char* token = std::getenv("ROLLBOOK_TOKEN");
-  ServerClient client(options.server_url, token == nullptr ? "" : token);
+  std::string token_text = token == nullptr ? "" : token;
+  // A token with a line break or another control character would corrupt the request headers.
+  bool printable = std::all_of(token_text.begin(), token_text.end(), [](char c) {
+    return static_cast<unsigned char>(c) > 0x20 && c != 0x7f;
+  });
+  if (!printable) {
+    return ReportFailure(
+        kExitUsage,
+        "invalid ROLLBOOK_TOKEN: it contains a space, line break or other control "
+        "character; set it to the token exactly as `rollbook token add` printed it");
+  }
+  ServerClient client(options.server_url, token_text);
 
   uint64_t after = 0;
   if (follow) {

@@ -98,6 +98,7 @@ int RunAsOwner(GlobalOptions& options, std::unique_ptr<ledger::Ledger> ledger,
   // Monitoring runs while the orchestrator still serves other terminals, such as `rollbook note`.
   if (monitor && exit_status == kExitOk) {
     auto snapshot = orchestrator.Snapshot(rollback_id);
+    BackgroundMonitors::ForegroundRun foreground(monitors, rollback_id);
     if (snapshot)
       exit_status = MonitorCompletedRollback(options, *ledger, *snapshot, VariableOverrides(args));
   }
@@ -318,7 +319,14 @@ void AddRollbackCommands(CLI::App& app, GlobalOptions& options) {
     if (!environment.empty()) args["environment"] = environment;
     if (!mode.empty()) args["mode"] = mode;
     if (!target_time.empty()) args["target_time"] = target_time;
-    if (!runbook.empty()) args["runbook"] = std::filesystem::absolute(runbook).string();
+    // A local owner (this process, or the one behind the command socket) reads the runbook
+    // this user means: --runbook, else $ROLLBOOK_RUNBOOK or ./rollbook.yaml here, made
+    // absolute. A server reads --runbook on its own machine, or its own default.
+    if (!options.server_url.empty()) {
+      if (!runbook.empty()) args["runbook"] = runbook;
+    } else {
+      args["runbook"] = std::filesystem::absolute(commands::ResolveRunbookPath(runbook)).string();
+    }
     for (const std::string& assignment : assignments) {
       auto parsed = commands::ParseVariableAssignment(assignment);
       if (!parsed.ok())
