@@ -118,6 +118,8 @@ echo "== post-rollback analysis of rb-1"
 "$rollbook" analyze rb-1 --type summary
 "$rollbook" report rb-1 --format md --output "$demo_dir/rb-1-report.md"
 "$rollbook" report rb-1 --format html --output "$demo_dir/rb-1-report.html"
+echo
+echo "== the 'resolved' message for the incident channel (rollbook comms rb-1)"
 "$rollbook" comms rb-1 --template internal-resolved
 echo "Incident reports: $demo_dir/rb-1-report.md and $demo_dir/rb-1-report.html"
 echo

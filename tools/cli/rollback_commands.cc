@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -249,7 +250,15 @@ int Status_(const GlobalOptions& options, const std::string& rollback_id) {
     std::cout << "no rollbacks yet; start one with `rollbook start REASON`\n";
   bool orphaned = false;  // an active rollback, and no process owns the ledger to run it
   bool owned = !ledger::ReadLiveOwnerDetails(options.ledger_dir).empty();
-  for (const auto& [id, state] : fold->rollbacks()) {
+  // In request order, so that rb-10 follows rb-9.
+  std::vector<const projections::RollbackState*> ordered;
+  for (const auto& [id, state] : fold->rollbacks()) ordered.push_back(&state);
+  std::sort(ordered.begin(), ordered.end(), [](const auto* a, const auto* b) {
+    return a->requested_position < b->requested_position;
+  });
+  for (const projections::RollbackState* listed : ordered) {
+    const projections::RollbackState& state = *listed;
+    const std::string& id = state.id;
     std::cout << id << "  " << state.feature << "/" << state.environment << "  " << state.scope
               << "  " << projections::RollbackStatusName(state.status) << "  "
               << projections::OutcomeName(state.outcome) << "  " << state.duration_ns / 1000000
