@@ -25,6 +25,15 @@ class TamperTest : public LedgerTest {
     return VerifyChain();
   }
 
+  // Deletes all 10 events and the recorded head, and leaves the index entries.
+  void EraseEventsAndHead() {
+    RawStore store(ledger_dir_);
+    for (uint64_t position = 1; position <= 10; ++position) {
+      store.Delete(RawStore::kEvents, PositionKey(position));
+    }
+    store.Delete(RawStore::kMeta, std::string(ledger::kHeadKey));
+  }
+
   void ExpectBrokenAt(uint64_t position, const std::string& problem_part) {
     auto report = VerifyAfterTamper();
     EXPECT_FALSE(report.intact);
@@ -153,24 +162,12 @@ TEST_F(TamperTest, MissingHeadWithEvents) {
 }
 
 TEST_F(TamperTest, DeletedEventsAndHeadWithIndexLeft) {
-  {
-    RawStore store(ledger_dir_);
-    for (uint64_t position = 1; position <= 10; ++position) {
-      store.Delete(RawStore::kEvents, PositionKey(position));
-    }
-    store.Delete(RawStore::kMeta, std::string(ledger::kHeadKey));
-  }
+  EraseEventsAndHead();
   ExpectBrokenAt(1, "index entries are stored but the recorded head is missing");
 }
 
 TEST_F(TamperTest, LogThatLostItsStart) {
-  {
-    RawStore store(ledger_dir_);
-    for (uint64_t position = 1; position <= 10; ++position) {
-      store.Delete(RawStore::kEvents, PositionKey(position));
-    }
-    store.Delete(RawStore::kMeta, std::string(ledger::kHeadKey));
-  }
+  EraseEventsAndHead();
   Reopen();
   AppendNotes(1, "after");  // lands at position 1 of the emptied log
   Close();
