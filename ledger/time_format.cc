@@ -63,8 +63,8 @@ Result<int64_t> ParseTimestamp(std::string_view text) {
     ++at;
   } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
     int offset_hour, offset_minute;
-    if (!ParseDigits(text, at + 1, 2, &offset_hour) || at + 3 >= text.size() || text[at + 3] != ':' ||
-        !ParseDigits(text, at + 4, 2, &offset_minute)) {
+    if (!ParseDigits(text, at + 1, 2, &offset_hour) || at + 3 >= text.size() ||
+        text[at + 3] != ':' || !ParseDigits(text, at + 4, 2, &offset_minute)) {
       return BadTimestamp(text);
     }
     offset_seconds = (offset_hour * 3600 + offset_minute * 60) * (text[at] == '+' ? 1 : -1);
@@ -90,11 +90,16 @@ Result<int64_t> ParseDuration(std::string_view text) {
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   std::string_view unit = text.substr(digits);
   int64_t scale = 0;
-  if (unit == "ms") scale = 1000000;
-  else if (unit == "s") scale = 1000000000;
-  else if (unit == "m") scale = 60LL * 1000000000;
-  else if (unit == "h") scale = 3600LL * 1000000000;
-  else if (unit == "d") scale = 86400LL * 1000000000;
+  if (unit == "ms")
+    scale = 1000000;
+  else if (unit == "s")
+    scale = 1000000000;
+  else if (unit == "m")
+    scale = 60LL * 1000000000;
+  else if (unit == "h")
+    scale = 3600LL * 1000000000;
+  else if (unit == "d")
+    scale = 86400LL * 1000000000;
   if (digits == 0 || digits > 9 || scale == 0) {
     return InvalidArgument("invalid duration '" + std::string(text) +
                            "': use a number and a unit, such as 500ms, 30s, 15m, 2h or 1d");
@@ -105,14 +110,18 @@ Result<int64_t> ParseDuration(std::string_view text) {
 Result<int64_t> ParseTimeOrAgo(std::string_view text, int64_t now_ns) {
   auto duration = ParseDuration(text);
   if (duration.ok()) return now_ns - *duration;
-  return ParseTimestamp(text);
+  auto timestamp = ParseTimestamp(text);
+  if (timestamp.ok()) return timestamp;
+  return InvalidArgument("invalid time '" + std::string(text) +
+                         "': use a duration ago such as 15m, 2h or 7d, RFC 3339 such as "
+                         "2026-12-04T10:00:00Z, or nanoseconds since 1970");
 }
 
 std::string FormatTimestamp(int64_t ns) {
   std::time_t seconds = static_cast<std::time_t>(ns / 1000000000);
   std::tm parts{};
   gmtime_r(&seconds, &parts);
-  char text[40];
+  char text[80];  // room for any int fields, so that the compiler can prove no truncation
   std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
                 parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
                 static_cast<int>((ns % 1000000000) / 1000000));

@@ -148,6 +148,12 @@ class ServerClient {
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
     ROLLBOOK_RETURN_IF_ERROR(Perform(curl, method + " " + path));
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+    if (reply.status == 401 && token_.empty()) {
+      return Status(StatusCode::kPermissionDenied,
+                    "the server at " + base_url_ +
+                        " requires a token: set ROLLBOOK_TOKEN to one that `rollbook token add` "
+                        "printed on the server");
+    }
     return reply;
   }
 
@@ -200,6 +206,10 @@ class ServerClient {
     CURLcode code = curl_easy_perform(curl);
     if (code == CURLE_OK || code == CURLE_WRITE_ERROR || code == CURLE_ABORTED_BY_CALLBACK) {
       return Status::Ok();
+    }
+    if (code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL) {
+      return InvalidArgument("invalid --server '" + base_url_ + "': " + curl_easy_strerror(code) +
+                             "; use a URL such as http://127.0.0.1:8080");
     }
     return Status(StatusCode::kBusy, "cannot reach the rollbook server at " + base_url_ + " (" +
                                          request_name + "): " + curl_easy_strerror(code) +
@@ -322,14 +332,14 @@ int RunThroughServer(const GlobalOptions& options, const std::string& command, c
   if (!options.json || !follow) PrintResult(options, command, result);
   if (!follow || rollback_id.empty()) return kExitOk;
 
-  // Ctrl-C stops following only: the rollback goes on on the server.
+  // Ctrl-C stops following only: the rollback keeps running on the server.
   std::signal(SIGINT, OnInterrupt);
   std::signal(SIGTERM, OnInterrupt);
   Status followed = FollowProgress(client, options, rollback_id, after);
   if (interrupted.load()) {
     std::cerr << "rollbook: stopped following; " << rollback_id
-              << " goes on on the server. Cancel it with `rollbook --server " << options.server_url
-              << " cancel " << rollback_id << "`\n";
+              << " keeps running on the server. Cancel it with `rollbook --server "
+              << options.server_url << " cancel " << rollback_id << "`\n";
     return kExitFailed;
   }
   if (!followed.ok()) return ReportFailure(followed);
