@@ -105,7 +105,8 @@ std::string DescribeProgress(const ledger::RecordedEvent& event, int64_t start_n
   auto view = ledger::EventView::Decode(event);
   if (!view.ok()) return {};
   auto payload = view->payload();
-  std::string when = "[" + Elapsed(event.recorded_at_ns, start_ns) + "] ";
+  // Built with fmt: GCC 12 at -O2 warns falsely (-Wrestrict) about "literal" + std::string&&.
+  std::string when = fmt::format("[{}] ", Elapsed(event.recorded_at_ns, start_ns));
   switch (payload.which()) {
     case schema::Payload::ROLLBACK_REQUESTED: {
       auto requested = payload.getRollbackRequested();
