@@ -3,10 +3,12 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "analyzer/format.h"
 #include "commands/drivers/drivers.h"
@@ -58,6 +60,8 @@ class HttpProbe final : public Probe {
   const commands::Redactor& redactor_;
 };
 
+constexpr milliseconds kStopPoll{50};  // how often a running SQL probe checks for the stop
+
 class SqlProbe final : public Probe {
  public:
   SqlProbe(const ProbeSpec& spec, commands::PgTarget target, const commands::Redactor& redactor)
@@ -65,14 +69,28 @@ class SqlProbe final : public Probe {
 
   // Connects for every sample, so a restarted server or a dropped connection costs one failed
   // sample and nothing more.
-  ProbeSample Sample(const std::function<bool()>&) override {
+  ProbeSample Sample(const std::function<bool()>& stop) override {
     milliseconds timeout(spec_.timeout_ms);
     auto connection = commands::PgConnection::Connect(target_, timeout);
     if (!connection.ok()) return Failed(redactor_, connection.status().message());
     Status status = connection->SetStatementTimeout(timeout);
     if (status.ok()) status = connection->Run("BEGIN READ ONLY");
     if (!status.ok()) return Failed(redactor_, status.message());
+
+    // The end of monitoring, or Ctrl-C, cancels the query instead of waiting out its timeout.
+    std::atomic<bool> answered{false};
+    std::thread watcher([&] {
+      while (!answered.load()) {
+        if (stop()) {
+          (void)connection->RequestCancel();
+          return;
+        }
+        std::this_thread::sleep_for(kStopPoll);
+      }
+    });
     auto rows = connection->Execute(spec_.query);
+    answered = true;
+    watcher.join();
     (void)connection->Run("ROLLBACK");
     if (!rows.ok()) return Failed(redactor_, rows.status().message());
 

@@ -211,6 +211,17 @@ Status PgConnection::AbortCopy(bool copy_in) {
       "use COPY with a server-side file or INSERT statements");
 }
 
+Status PgConnection::RequestCancel() {
+  std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> cancel(PQgetCancel(conn_.get()), PQfreeCancel);
+  if (!cancel) return Internal("cannot cancel the statement: the connection is not open");
+  char error[256] = {};
+  if (PQcancel(cancel.get(), error, sizeof(error)) != 1) {
+    return Status(StatusCode::kUnavailable,
+                  std::string("cancelling the statement failed: ") + error);
+  }
+  return Status::Ok();
+}
+
 Status PgConnection::SetStatementTimeout(std::chrono::milliseconds timeout) {
   int64_t milliseconds = std::max<int64_t>(1, timeout.count());
   return Run("SET statement_timeout = " + std::to_string(milliseconds));

@@ -73,6 +73,10 @@ class PgConnection {
   // Sets statement_timeout for the session, in milliseconds (at least 1).
   Status SetStatementTimeout(std::chrono::milliseconds timeout);
 
+  // Asks the server to cancel the statement running on this connection, which then fails with
+  // SQLSTATE 57014. Safe to call from another thread while Execute() runs.
+  Status RequestCancel();
+
  private:
   struct ConnDeleter {
     void operator()(pg_conn* conn) const;

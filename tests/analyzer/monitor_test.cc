@@ -64,6 +64,18 @@ class MonitorTest : public AnalyzerTest {
     return analyzer::RunMonitor(*ledger_, rollback_, *spec, options);
   }
 
+  // Monitors for half a second with a probe whose one sample would take 30 s, with a 20 s
+  // timeout: the end must stop it, so no sample is taken and monitoring ends long before that.
+  void ExpectEndStopsTheProbe(const std::string& spec) {
+    auto started = std::chrono::steady_clock::now();
+    auto summary = Monitor(spec, nullptr, /*duration_ms=*/500);
+    auto elapsed = std::chrono::steady_clock::now() - started;
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    EXPECT_EQ(summary->samples, 0u);
+    EXPECT_LT(elapsed, std::chrono::seconds(5));
+    EXPECT_EQ(Events("monitorCompleted").size(), 1u);
+  }
+
   std::vector<ledger::RecordedEvent> Events(const std::string& type) {
     std::vector<ledger::RecordedEvent> events;
     ledger::ReadOptions options;
@@ -162,13 +174,7 @@ TEST_F(MonitorTest, EndsAfterTheDurationWithASummary) {
 TEST_F(MonitorTest, EndStopsARunningCommandProbe) {
   std::string spec = R"({"probes": [{"name": "slow", "kind": "command", "argv": ["sleep", "30"],
                          "interval": "100ms", "timeout": "20s", "maximum": 1}]})";
-  auto started = std::chrono::steady_clock::now();
-  auto summary = Monitor(spec, nullptr, /*duration_ms=*/300);
-  auto elapsed = std::chrono::steady_clock::now() - started;
-  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
-  EXPECT_EQ(summary->samples, 0u);
-  EXPECT_LT(elapsed, std::chrono::seconds(5));
-  EXPECT_EQ(Events("monitorCompleted").size(), 1u);
+  ExpectEndStopsTheProbe(spec);
 }
 
 TEST_F(MonitorTest, UnresolvableSecretFailsBeforeAnyEvent) {
@@ -193,6 +199,16 @@ TEST_F(MonitorTest, ProbesOfOtherScopesAreLeftOut) {
   auto database = Monitor(spec, nullptr, 300);
   ASSERT_TRUE(database.ok()) << database.status().ToString();
   EXPECT_GE(database->samples, 1u);
+}
+
+TEST_F(MonitorTest, EndCancelsARunningSqlProbe) {
+  auto server = PostgresServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::string spec = R"json({"probes": [{"name": "slow-query", "kind": "sql", "dsn": ")json" +
+                     (*server)->Dsn() +
+                     R"json(", "query": "SELECT 1 FROM pg_sleep(30)", "interval": "100ms",
+                         "timeout": "20s", "maximum": 5}]})json";
+  ExpectEndStopsTheProbe(spec);
 }
 
 TEST_F(MonitorTest, SqlProbeReadsOneNumber) {
