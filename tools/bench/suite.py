@@ -199,6 +199,13 @@ class Suite:
             return {name: raw[key] for name, key in metric_names.items()}, argv, raw
         return label, run
 
+    def json_side(self, label, argv, metric_names):
+        """Return a side that runs `argv` and maps its JSON output's keys to our metric names."""
+        def run(repetition):
+            raw = self.run_json(argv)
+            return {name: raw[key] for name, key in metric_names.items()}, argv, raw
+        return label, run
+
     # --- the comparisons --------------------------------------------------------------------
 
     def durable_append(self):
@@ -293,13 +300,11 @@ class Suite:
                     "rocksdb")])
         directory = self.dataset("replay", events)
 
-        def side(system):
-            def run(repetition):
-                argv = [self.bench, "replay", "--system", system, "--dir", directory]
-                raw = self.run_json(argv)
-                return {"events_per_second": raw["events_per_second"]}, argv, raw
-            return system, run
-        self.alternate(measure, [side("rollbook"), side("rocksdb")])
+        sides = [self.json_side(system,
+                                [self.bench, "replay", "--system", system, "--dir", directory],
+                                {"events_per_second": "events_per_second"})
+                 for system in ("rollbook", "rocksdb")]
+        self.alternate(measure, sides)
         measure["notes"].append(
             "rollbook reads every event through Ledger::Read and folds it into RollbackFold; "
             "rocksdb iterates the same ledger's events column family without decoding")
@@ -427,14 +432,12 @@ class Suite:
         directories = {"small": self.dataset("growth-small", small),
                        "large": self.dataset("growth-large", large)}
 
-        def side(name):
-            def run(repetition):
-                argv = [self.bench, "read-stream", "--dir", directories[name], "--repeat",
-                        str(self.sizes["stream_reads"])]
-                raw = self.run_json(argv)
-                return {"median_us": raw["median_us"]}, argv, raw
-            return name, run
-        self.alternate(measure, [side("small"), side("large")])
+        sides = [self.json_side(name,
+                                [self.bench, "read-stream", "--dir", directories[name],
+                                 "--repeat", str(self.sizes["stream_reads"])],
+                                {"median_us": "median_us"})
+                 for name in ("small", "large")]
+        self.alternate(measure, sides)
         measure["notes"].append(
             "each run opens the ledger read-only and reads the probe stream (200 events spread "
             "evenly over the whole log) repeatedly; the value is the median read")
