@@ -35,7 +35,7 @@ Result<ledger::AppendResult> AppendToActions(ledger::Ledger& ledger, uint64_t ve
                                              const std::string& command_id = "") {
   ledger::AppendRequest request;
   request.stream = kActionStream;
-  // The ledger answers a repeated command id before it checks the expected version.
+  // The ledger returns the first result of a repeated command id before it checks the version.
   request.expected = ExpectVersion(version);
   request.actor = actor;
   request.correlation_id = rollback_id;

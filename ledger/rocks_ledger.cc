@@ -190,7 +190,7 @@ void RocksLedger::CloseDatabase() {
 }
 
 // Every later open, including each read-only CLI command, replays the unflushed WAL into memory.
-// Flushing at close keeps that replay short; small memtables are left alone, so that a short
+// Flushing at close keeps that replay short. Small memtables are left alone, so that a short
 // command such as `rollbook note` does not leave a handful of tiny table files behind.
 void RocksLedger::FlushLargeMemtables() {
   constexpr uint64_t kFlushAboveBytes = uint64_t{8} << 20;

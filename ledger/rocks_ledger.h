@@ -69,7 +69,7 @@ class RocksLedger final : public Ledger {
   // Verify's stream index checks: one event's entry ("" when right, else the problem), every
   // event's entry in turn, and entries that match no event.
   std::string CheckStreamEntry(const RecordedEvent& event);
-  // `snapshot` holds the read options of the verify's snapshot.
+  // `snapshot` is the read options of the verify's snapshot.
   Result<VerifyReport> FindBadStreamEntry(VerifyReport report,
                                           const rocksdb::ReadOptions& snapshot);
   Result<VerifyReport> FindExtraStreamEntry(VerifyReport report,

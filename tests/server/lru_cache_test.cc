@@ -17,7 +17,7 @@ std::shared_ptr<const std::string> Text(const std::string& text) {
   return std::make_shared<const std::string>(text);
 }
 
-TEST(LruCacheTest, EvictsTheLeastRecentlyUsedToStayWithinBytes) {
+TEST(LruCacheTest, EvictsLeastRecentlyUsed) {
   LruCache<std::string> cache(800);
   cache.Insert("a", Text("A"), 100);
   cache.Insert("b", Text("B"), 100);
@@ -40,7 +40,7 @@ TEST(LruCacheTest, KeepsTheFirstValueForAKey) {
   EXPECT_EQ(cache.used_bytes(), 10u);
 }
 
-TEST(LruCacheTest, DoesNotCacheAValueAboveAnEighthOfTheCapacity) {
+TEST(LruCacheTest, SkipsOversizedValues) {
   LruCache<std::string> cache(800);
   cache.Insert("small", Text("s"), 100);
   cache.Insert("large", Text("l"), 101);

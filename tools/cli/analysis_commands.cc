@@ -606,15 +606,15 @@ int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledge
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!summary.ok()) {
-    // The rollback's outcome is final; record in its stream why its monitoring is missing.
-    std::string why = "monitoring did not start: " + summary.status().message();
+    // The rollback's outcome is final, so record in its stream why its monitoring is missing.
+    std::string failure = "monitoring did not start: " + summary.status().message();
     ledger::AppendRequest note;
     note.stream = rollback.id;
     note.correlation_id = rollback.id;
     note.actor = options.actor;
     note.events.push_back(ledger::MakeEvent([&](schema::Payload::Builder payload) {
       auto annotation = payload.initAnnotation();
-      annotation.setText(why);
+      annotation.setText(failure);
       annotation.setComponent("monitor");
     }));
     auto recorded = ledger.Append(note);
@@ -624,7 +624,7 @@ int MonitorCompletedRollback(const GlobalOptions& options, ledger::Ledger& ledge
     }
     return ReportFailure(
         kExitFailed, rollback.id + " " + std::string(projections::OutcomeName(rollback.outcome)) +
-                         ", but " + why + ". Fix the runbook's monitor: section or the " +
+                         ", but " + failure + ". Fix the runbook's monitor: section or the " +
                          "environment, then run `rollbook monitor " + rollback.id + "`");
   }
   if (!summary->has_value()) return kExitOk;

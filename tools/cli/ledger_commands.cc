@@ -52,7 +52,7 @@ int RunNote(const GlobalOptions& options, const NoteArguments& arguments) {
     return ReportFailure(kExitUsage, "the note text is empty; pass the text to record");
   }
   // With --server, or when another process owns the ledger, the note goes to that server or
-  // owner as a command; the local route waits briefly when the owner is a short command.
+  // owner as a command. The local route waits briefly when the owner is a short command.
   nlohmann::json args = {{"text", arguments.text},
                          {"stream", arguments.stream},
                          {"idempotency_key", arguments.idempotency_key}};

@@ -85,7 +85,7 @@ class Api {
   HandledRequest Handle(const HttpRequest& request);
   // Handles the request only when that takes no reading of the ledger beyond a point lookup: a
   // cached events page, or an error found before any reading. Returns nullopt otherwise; then
-  // call Handle() on a thread that may block. Lets the I/O threads answer cached pages at once.
+  // call Handle() on a thread that may block. Lets the I/O threads serve cached pages at once.
   std::optional<HandledRequest> HandleFromCache(const HttpRequest& request);
 
  private:

@@ -195,7 +195,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     request.body = std::move(message.body());
 
-    // A cached page is answered on this I/O thread; everything else goes to a handler thread.
+    // A cached page is served on this I/O thread, and everything else goes to a handler thread.
     if (auto cached = server_.api->HandleFromCache(request)) {
       return Respond(std::move(*cached), request.method, keep_alive, started);
     }
